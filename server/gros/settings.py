@@ -1,0 +1,75 @@
+"""One Settings object for the whole service, read from flags and the environment.
+
+Only this module reads the environment (DESIGN.md, habits).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+BASE_IRI = "https://w3id.org/gros/"
+
+
+def _find_root() -> Path:
+    """The folder holding ontology/, data/, shapes/ and queries/.
+
+    GROS_ROOT wins; otherwise the nearest parent of the working directory that has
+    ontology/ and data/; otherwise the checkout this package was installed from.
+    """
+    env = os.environ.get("GROS_ROOT")
+    if env:
+        return Path(env).resolve()
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if (folder / "ontology").is_dir() and (folder / "data").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = field(default_factory=_find_root)
+    base_iri: str = BASE_IRI
+    store_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    query_timeout: float = 30.0
+    update_token: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        values = {}
+        if os.environ.get("GROS_BASE_IRI"):
+            values["base_iri"] = os.environ["GROS_BASE_IRI"]
+        if os.environ.get("GROS_UPDATE_TOKEN"):
+            values["update_token"] = os.environ["GROS_UPDATE_TOKEN"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    # Content folders (DESIGN.md layout).
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"
+
+    @property
+    def id_base(self) -> str:
+        return self.base_iri + "id/"
+
+    @property
+    def graph_base(self) -> str:
+        return self.base_iri + "graph/"

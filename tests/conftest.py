@@ -1,0 +1,30 @@
+"""Shared fixtures: the checkout's content, and small throw-away content roots for broken-data tests."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gros.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(root=ROOT)
+
+
+@pytest.fixture
+def small_root(tmp_path: Path) -> Path:
+    """A content root with the real ontology, shapes and queries, and a small valid data set.
+
+    Tests add broken files to its data/ folder; validating it takes a fraction of a second.
+    """
+    for folder in ("ontology", "shapes", "queries"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "data").mkdir()
+    shutil.copy(FIXTURES / "valid" / "minimal.ttl", tmp_path / "data" / "minimal.ttl")
+    return tmp_path
