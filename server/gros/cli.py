@@ -139,6 +139,55 @@ def query(root, name, params, fmt, list_only, lang):
     click.echo(_table(named_queries.rows(result)))
 
 
+@main.command()
+@ROOT_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the on-disk store (default: var/store in the checkout, or GROS_STORE).")
+@click.option("--query-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds a query or update may run before it is stopped (503).")
+@click.option("--workers", "workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Query worker processes, i.e. queries that run at once.")
+@click.option("--max-rows", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Most result rows (or triples) per response; 0 for no limit.")
+@click.option("--max-body", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
+              help="Largest request body in bytes (413 above).")
+@click.option("--allow-service", multiple=True, metavar="IRI",
+              help="An endpoint that SERVICE and LOAD may contact (repeatable; none by default).")
+def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_body, allow_service):
+    """Validate and load the content, then serve SPARQL 1.1 on http://HOST:PORT/sparql.
+
+    Updates are enabled when GROS_UPDATE_TOKEN is set; clients then send
+    Authorization: Bearer <token>. Without it the service is read-only.
+    """
+    import uvicorn
+
+    from .app import create_app
+    from .service import InvalidContent, Service
+    from .store import StoreError
+
+    settings = _settings(root, host=host, port=port, store_path=store_path, query_timeout=query_timeout,
+                         workers=workers, max_rows=max_rows, max_body=max_body,
+                         allow_service=tuple(allow_service) or None)
+    service = Service(settings)
+    try:
+        service.prepare()
+    except InvalidContent as err:
+        click.echo(validation.render_text(err.report), err=True)
+        click.echo("The shipped data is not valid; the server does not start.", err=True)
+        sys.exit(1)
+    except ContentErrors as errors:
+        for err in errors.errors:
+            click.echo(str(err), err=True)
+        sys.exit(2)
+    except (SourceError, StoreError) as err:
+        _input_error(str(err))
+    click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql "
+               f"({'updates enabled' if settings.update_token else 'read-only'})", err=True)
+    uvicorn.run(create_app(settings, service), host=host, port=port, log_level="info")
+
+
 def _table(rows: list[dict]) -> str:
     if not rows:
         return "(no results)"

@@ -35,6 +35,11 @@ class Settings:
     port: int = 8000
     query_timeout: float = 30.0
     update_token: str | None = None
+    workers: int = 2                 # query worker processes = queries running at once
+    queue_timeout: float = 2.0       # how long a query waits for a free worker before 503
+    max_rows: int = 100_000          # result rows (or triples) per response; 0 = no limit
+    max_body: int = 10 * 1024 * 1024  # bytes per request body (413 above)
+    allow_service: tuple[str, ...] = ()  # endpoints SERVICE/LOAD may contact
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -43,6 +48,8 @@ class Settings:
             values["base_iri"] = os.environ["GROS_BASE_IRI"]
         if os.environ.get("GROS_UPDATE_TOKEN"):
             values["update_token"] = os.environ["GROS_UPDATE_TOKEN"]
+        if os.environ.get("GROS_STORE"):
+            values["store_path"] = Path(os.environ["GROS_STORE"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -65,6 +72,10 @@ class Settings:
     @property
     def queries_dir(self) -> Path:
         return self.root / "queries"
+
+    @property
+    def default_store(self) -> Path:
+        return self.root / "var" / "store"
 
     @property
     def id_base(self) -> str:

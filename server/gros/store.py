@@ -1,25 +1,192 @@
-"""The embedded Oxigraph store: open it, load the content files into their named graphs.
+"""The embedded Oxigraph store: open it, load the content files into their named graphs,
+apply changes atomically, and keep a revision number for caching.
 
 Only this module writes to the store (DESIGN.md, habits).
+
+Three choices worth knowing:
+- Every write is one SPARQL update request, which Oxigraph runs as one transaction: a change
+  (and the revision bump that goes with it) is applied whole or not at all, also on `kill -9`.
+- The store holds no blank nodes. SPARQL's DELETE DATA cannot name a blank node, so a change
+  that removes one could not be written atomically; blank nodes are therefore replaced by
+  skolem IRIs (`{base}.well-known/genid/...`, RDF 1.1 Concepts §3.5) when they enter the store.
+- Bookkeeping lives in the graph `{base}graph/meta`: the content hash and file of each loaded
+  graph (files are reloaded only when their bytes change) and the store's revision.
 """
 from __future__ import annotations
 
+import hashlib
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from .settings import Settings
 from .sources import ContentFile
 
-
-def open_store(path: Path | None = None) -> ox.Store:
-    """An on-disk store at `path`, or an in-memory store when `path` is None."""
-    if path is None:
-        return ox.Store()
-    path.mkdir(parents=True, exist_ok=True)
-    return ox.Store(str(path))
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+GROS = "https://w3id.org/gros/def#"
+CONTENT_HASH = ox.NamedNode(GROS + "contentHash")
+SOURCE_FILE = ox.NamedNode(GROS + "sourceFile")
+REVISION = ox.NamedNode(GROS + "revision")
 
 
-def quads(files: list[ContentFile]):
+class StoreError(Exception):
+    """The store cannot be opened or written (locked, damaged, or on a read-only path)."""
+
+
+@dataclass
+class SyncReport:
+    loaded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def open_store(path: Path | None = None, read_only: bool = False) -> ox.Store:
+    """An on-disk store at `path` (read-write, or read-only for query workers), or in memory."""
+    try:
+        if path is None:
+            return ox.Store()
+        if read_only:
+            return ox.Store.read_only(str(path))
+        path.mkdir(parents=True, exist_ok=True)
+        return ox.Store(str(path))
+    except OSError as err:
+        raise StoreError(f"cannot open the store at {path}: {err}. If another gros or oxigraph process "
+                         f"is using it, stop that process or pass another --store PATH.") from None
+
+
+def term_text(term) -> str:
+    """A term in SPARQL/N-Triples syntax (Oxigraph's str() gives exactly that)."""
+    return str(term)
+
+
+def quad_text(quad: ox.Quad) -> str:
+    triple = f"{term_text(quad.subject)} {term_text(quad.predicate)} {term_text(quad.object)} ."
+    if isinstance(quad.graph_name, ox.DefaultGraph):
+        return triple
+    return f"GRAPH {term_text(quad.graph_name)} {{ {triple} }}"
+
+
+class Skolemizer:
+    """Replaces blank nodes by IRIs that are stable within one source (file or request)."""
+
+    def __init__(self, settings: Settings, prefix: str | None = None):
+        self.base = f"{settings.base_iri}.well-known/genid/{prefix or uuid.uuid4().hex}-"
+        self.names: dict[str, ox.NamedNode] = {}
+
+    def term(self, term):
+        if isinstance(term, ox.BlankNode):
+            if term.value not in self.names:
+                self.names[term.value] = ox.NamedNode(f"{self.base}{len(self.names) + 1}")
+            return self.names[term.value]
+        if isinstance(term, ox.Triple):
+            return ox.Triple(self.term(term.subject), term.predicate, self.term(term.object))
+        return term
+
+    def quad(self, quad: ox.Quad) -> ox.Quad:
+        return ox.Quad(self.term(quad.subject), quad.predicate, self.term(quad.object), quad.graph_name)
+
+
+class GraphStore:
+    """The service's store: content graphs, runtime changes, revision."""
+
+    def __init__(self, settings: Settings, store: ox.Store | None = None):
+        self.settings = settings
+        self.store = store if store is not None else open_store(settings.store_path)
+        self.meta = ox.NamedNode(settings.graph_base + "meta")
+        self.dataset = ox.NamedNode(settings.base_iri + "dataset")
+
+    # --- reading -----------------------------------------------------------------------------
+    @property
+    def revision(self) -> int:
+        for quad in self.store.quads_for_pattern(self.dataset, REVISION, None, self.meta):
+            return int(quad.object.value)
+        return 0
+
+    def loaded_hashes(self) -> dict[str, str]:
+        return {q.subject.value: q.object.value
+                for q in self.store.quads_for_pattern(None, CONTENT_HASH, None, self.meta)}
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    # --- writing -----------------------------------------------------------------------------
+    def _revision_change(self, current: int) -> tuple[list[ox.Quad], list[ox.Quad]]:
+        old = [ox.Quad(self.dataset, REVISION, ox.Literal(str(current), datatype=XSD_INTEGER), self.meta)]
+        new = [ox.Quad(self.dataset, REVISION, ox.Literal(str(current + 1), datatype=XSD_INTEGER), self.meta)]
+        return (old if current else []), new
+
+    def apply(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad], drop_graphs: Iterable[str] = ()) -> int:
+        """Remove and add quads (and drop whole graphs first) in one transaction; returns the new revision."""
+        current = self.revision
+        old_revision, new_revision = self._revision_change(current)
+        skolem = Skolemizer(self.settings)
+        operations = [f"DROP SILENT GRAPH <{g}>" for g in drop_graphs]
+        removal = [quad_text(q) for q in [*removed, *old_revision]]
+        if removal:
+            operations.append("DELETE DATA {\n" + "\n".join(removal) + "\n}")
+        addition = [quad_text(skolem.quad(q)) for q in [*added, *new_revision]]
+        operations.append("INSERT DATA {\n" + "\n".join(addition) + "\n}")
+        try:
+            self.store.update(" ;\n".join(operations))
+        except OSError as err:
+            raise StoreError(f"the store could not be written: {err}") from None
+        return current + 1
+
+    def sync(self, files: list[ContentFile]) -> SyncReport:
+        """Load each content file into its named graph when its bytes changed since the last load.
+
+        Each changed file is replaced in one transaction, so a reader never sees half a file.
+        Graphs of files that no longer exist are dropped.
+        """
+        report = SyncReport()
+        known = self.loaded_hashes()
+        present = set()
+        for content in files:
+            present.add(content.graph)
+            digest = hashlib.sha256(content.path.read_bytes()).hexdigest()
+            if known.get(content.graph) == digest:
+                report.unchanged.append(content.graph)
+                continue
+            graph = ox.NamedNode(content.graph)
+            skolem = Skolemizer(self.settings, prefix=content.stem)
+            added = [skolem.quad(ox.Quad(t.subject, t.predicate, t.object, graph)) for t in content.triples]
+            removed = list(self.store.quads_for_pattern(graph, None, None, self.meta))
+            added += [ox.Quad(graph, CONTENT_HASH, ox.Literal(digest), self.meta),
+                      ox.Quad(graph, SOURCE_FILE, ox.Literal(self._relative(content.path)), self.meta)]
+            self.apply(removed, added, drop_graphs=[content.graph])
+            report.loaded.append(content.graph)
+        for graph in sorted(set(known) - present):
+            removed = list(self.store.quads_for_pattern(ox.NamedNode(graph), None, None, self.meta))
+            self.apply(removed, [], drop_graphs=[graph])
+            report.removed.append(graph)
+        return report
+
+    def snapshot(self, folder: Path) -> Path:
+        """A consistent read-only copy of the store as it is now, for the query workers.
+
+        Oxigraph's backup is a RocksDB checkpoint: hard links to the immutable table files,
+        so it is cheap and later writes or compactions of the live store cannot change or
+        delete what a worker is reading.
+        """
+        target = folder / f"rev-{self.revision}-{uuid.uuid4().hex[:8]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.store.backup(str(target))
+        except OSError as err:
+            raise StoreError(f"cannot write a snapshot of the store to {target}: {err}") from None
+        return target
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.settings.root.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def quads(files: list[ContentFile]) -> Iterator[ox.Quad]:
     for content in files:
         graph = ox.NamedNode(content.graph)
         for t in content.triples:
@@ -27,7 +194,7 @@ def quads(files: list[ContentFile]):
 
 
 def memory_store(files: list[ContentFile]) -> ox.Store:
-    """All content in a fresh in-memory store, one named graph per file."""
+    """All content in a fresh in-memory store, one named graph per file (for the CLI and tests)."""
     store = ox.Store()
     store.extend(quads(files))
     return store

@@ -114,10 +114,21 @@ def shacl_results(graph: Graph, shapes: Graph, focus_nodes=None) -> list[Result]
     if focus_nodes is not None:
         options["focus_nodes"] = list(focus_nodes)
     _conforms, report_graph, _text = pyshacl.validate(graph, **options)
-    return parse_report(report_graph)
+    return parse_report(report_graph, shapes)
 
 
-def parse_report(report: Graph) -> list[Result]:
+def _named_shape(node, shapes: Graph | None):
+    """A property shape written as a blank node is reported as 'NodeShape (property shape)'."""
+    if not isinstance(node, BNode) or shapes is None:
+        return _term(node)
+    parent = shapes.value(predicate=SH.property, object=node)
+    path = shapes.value(node, SH.path)
+    if parent is not None and not isinstance(parent, BNode):
+        return f"{parent}" + (f" (property {path})" if path is not None and not isinstance(path, BNode) else "")
+    return _term(node)
+
+
+def parse_report(report: Graph, shapes: Graph | None = None) -> list[Result]:
     results = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
         severity = report.value(node, SH.resultSeverity)
@@ -128,7 +139,7 @@ def parse_report(report: Graph) -> list[Result]:
         results.append(Result(
             severity=_local(severity) if severity else "Violation",
             focus=_term(report.value(node, SH.focusNode)),
-            shape=_term(report.value(node, SH.sourceShape)),
+            shape=_named_shape(report.value(node, SH.sourceShape), shapes),
             path=_term(report.value(node, SH.resultPath)),
             value=_term(report.value(node, SH.value)),
             messages=messages,

@@ -1,0 +1,80 @@
+"""The web application: `create_app(settings)` builds it; `gros serve` runs it with uvicorn."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+
+from . import __version__, graph_store, sparql
+from .errors import HTTPProblem, problem_response
+from .service import Service
+from .settings import Settings
+
+log = logging.getLogger("gros.app")
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+    """The app for `settings`. Start-up validates and loads the content, then starts the workers."""
+    settings = settings or Settings.from_env()
+    service = service or Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if service.store is None:
+            service.prepare()
+        await service.start()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await service.stop()
+
+    app = FastAPI(title="GROS knowledge graph", version=__version__, lifespan=lifespan,
+                  description="SPARQL 1.1 endpoint and Graph Store of the GROS knowledge graph "
+                              "(cross-border cooperation NL-BE-DE).")
+    app.state.service = service
+    app.state.ready = False
+    app.include_router(sparql.router)
+    app.include_router(graph_store.router)
+
+    # Query requests may come from any web page; updates need a token, never a cookie, so CORS
+    # is granted without credentials.
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
+                       allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
+                       allow_headers=["Accept", "Content-Type", "If-None-Match"],
+                       expose_headers=["ETag", "Gros-Result-Truncated", "Retry-After"])
+
+    @app.get("/health")
+    async def health(request: Request):
+        if not request.app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return {"status": "ok", "revision": service.revision}
+
+    @app.exception_handler(HTTPProblem)
+    async def on_problem(request: Request, problem: HTTPProblem):
+        return problem_response(request, problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException):
+        message = {404: f"there is nothing at {request.url.path}",
+                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        return problem_response(request, HTTPProblem(exc.status_code, message, headers=exc.headers))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError):
+        return problem_response(request, HTTPProblem(400, "the request is not valid",
+                                                     details=[{"where": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                                                              for e in exc.errors()]))
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, HTTPProblem(500, "an internal error occurred; it has been logged"))
+
+    return app

@@ -1,0 +1,252 @@
+"""Work out what a write would change, and whether the result still passes the shapes,
+without touching the store.
+
+Oxigraph applies an update directly and offers no rollback, so the SHACL gate cannot run
+"inside" its transaction. Instead a worker evaluates the update with rdflib's SPARQL Update
+engine over an *overlay*: reads come from the (read-only) store, writes are collected as
+quads added and removed. The touched resources are then validated on the store-plus-overlay;
+only when they conform does the writer commit the change, in one Oxigraph transaction.
+
+The validated graph is the ontology plus the neighbourhood of what the write touched, so the
+gate's cost grows with the size of the change, not of the store.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+
+import pyoxigraph as ox
+import rdflib.plugins.sparql
+from oxrdflib import OxigraphStore
+from oxrdflib._converter import from_ox, to_ox, to_ox_quad_pattern
+from rdflib import ConjunctiveGraph, Graph, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.plugins.sparql.algebra import translateUpdate
+from rdflib.plugins.sparql.parser import parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from . import validation
+from .sources import find_files, read_files, to_graph
+from .store import Skolemizer
+
+# rdflib would otherwise fetch any IRI named in USING or LOAD from the web.
+rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
+
+PART_OF = ox.NamedNode("https://w3id.org/gros/def#partOf")
+SOURCE_FILE = ox.NamedNode("https://w3id.org/gros/def#sourceFile")
+#: How far the gate follows links out of a touched resource (membership → member → country).
+DEPTH = 3
+
+
+class UpdateRefused(ValueError):
+    """The update cannot be evaluated (syntax, or a protocol rule such as USING twice)."""
+
+
+class OverlayStore(OxigraphStore):
+    """An rdflib store that reads an Oxigraph store and keeps its own writes aside."""
+
+    def __init__(self, base: ox.Store):
+        super().__init__(store=base)
+        self.added: set[ox.Quad] = set()
+        self.removed: set[ox.Quad] = set()
+
+    def _base_has(self, quad: ox.Quad) -> bool:
+        return quad in self._inner
+
+    def add(self, triple, context, quoted=False):
+        quad = to_ox(triple, context)
+        if quad in self.removed:
+            self.removed.discard(quad)
+        elif not self._base_has(quad):
+            self.added.add(quad)
+
+    def addN(self, quads):  # noqa: N802 (rdflib's name)
+        for s, p, o, g in quads:
+            self.add((s, p, o), g)
+
+    def remove(self, triple, context=None):
+        for quad in list(self._quads(to_ox_quad_pattern(triple, context))):
+            if quad in self.added:
+                self.added.discard(quad)
+            else:
+                self.removed.add(quad)
+
+    def _quads(self, pattern):
+        s, p, o, g = pattern
+        for quad in self._inner.quads_for_pattern(s, p, o, g):
+            if quad not in self.removed:
+                yield quad
+        for quad in self.added:
+            if ((s is None or quad.subject == s) and (p is None or quad.predicate == p)
+                    and (o is None or quad.object == o) and (g is None or quad.graph_name == g)):
+                yield quad
+
+    def quads(self, pattern):
+        """Oxigraph quads of store-plus-overlay that match (s, p, o, g); None is a wildcard."""
+        return self._quads(pattern)
+
+    def triples(self, triple_pattern, context=None):
+        try:
+            pattern = to_ox_quad_pattern(triple_pattern, context)
+        except (TypeError, ValueError):
+            return iter(())
+        return (((from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)),
+                 iter((Graph(store=self, identifier=from_ox(q.graph_name))
+                       if not isinstance(q.graph_name, ox.DefaultGraph) else None,)))
+                for q in self._quads(pattern))
+
+    def __len__(self, context=None):
+        return sum(1 for _ in self.triples((None, None, None), context))
+
+    def contexts(self, triple=None):
+        graphs = {q.graph_name for q in self.added if not isinstance(q.graph_name, ox.DefaultGraph)}
+        graphs |= set(self._inner.named_graphs())
+        for graph in graphs:
+            yield Graph(store=self, identifier=from_ox(graph))
+
+    def add_graph(self, graph):
+        pass  # graphs exist by having triples; empty graphs are not kept
+
+    def remove_graph(self, graph):
+        self.remove((None, None, None), graph)
+
+    def query(self, *args, **kwargs):
+        raise NotImplementedError  # makes rdflib use its own engine, over this overlay
+
+    def update(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+def _apply_protocol_dataset(update, using: list[str], using_named: list[str]) -> None:
+    """`using-graph-uri` / `using-named-graph-uri` act as USING clauses (SPARQL 1.1 Protocol §2.2.3)."""
+    if not using and not using_named:
+        return
+    for operation in update.algebra:
+        if operation.name != "Modify":
+            continue
+        if operation.using or operation.withClause:
+            raise UpdateRefused("an update that has USING, USING NAMED or WITH cannot be combined with "
+                                "the using-graph-uri or using-named-graph-uri parameters")
+        clauses = [CompValue("UsingClause", default=URIRef(g)) for g in using]
+        clauses += [CompValue("UsingClause", named=URIRef(g)) for g in using_named]
+        operation["using"] = clauses
+
+
+def evaluate_update(store: ox.Store, text: str, using=(), using_named=(), base_iri=None) -> OverlayStore:
+    """The overlay holding what `text` would add and remove; raises UpdateRefused on bad input."""
+    try:
+        update = translateUpdate(parseUpdate(text), base=base_iri)
+    except Exception as err:  # pyparsing's ParseException and rdflib's own errors
+        raise UpdateRefused(f"the update does not parse: {err}") from None
+    _apply_protocol_dataset(update, list(using), list(using_named))
+    overlay = OverlayStore(store)
+    # ConjunctiveGraph, not Dataset: rdflib's INSERT DATA fails on a union-default Dataset, and
+    # a ConjunctiveGraph has exactly our semantics (reads: union of all graphs; writes without
+    # GRAPH: the default graph). It is deprecated in rdflib 7, hence the silenced warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset = ConjunctiveGraph(store=overlay, identifier=DATASET_DEFAULT_GRAPH_ID)
+    try:
+        dataset.update(update, use_store_provided=False)
+    except UpdateRefused:
+        raise
+    except Exception as err:
+        raise UpdateRefused(f"the update cannot be applied: {err}") from None
+    return overlay
+
+
+# --- the SHACL gate --------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _shapes(settings) -> Graph:
+    return validation.load_shapes(settings)[0]
+
+
+@lru_cache(maxsize=1)
+def _ontology(settings) -> Graph:
+    return to_graph(read_files(find_files(settings, ("ontology",))))
+
+
+def touched_nodes(removed, added) -> set:
+    nodes = set()
+    for quad in [*removed, *added]:
+        nodes.add(quad.subject)
+        if isinstance(quad.object, ox.NamedNode):
+            nodes.add(quad.object)
+    return nodes
+
+
+def neighbourhood(overlay: OverlayStore, focus: set) -> Graph:
+    """Triples within DEPTH links of the focus nodes (following gros:partOf all the way up)."""
+    graph = Graph()
+    seen = set()
+    frontier = set(focus)
+    for depth in range(DEPTH + 1):
+        following = set()
+        for node in frontier - seen:
+            seen.add(node)
+            for quad in overlay.quads((node, None, None, None)):
+                graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+                if isinstance(quad.object, ox.NamedNode) and (depth < DEPTH or quad.predicate == PART_OF):
+                    following.add(quad.object)
+        frontier = following
+    # partOf chains may be longer than DEPTH: follow them to the top.
+    while frontier - seen:
+        node = (frontier - seen).pop()
+        seen.add(node)
+        for quad in overlay.quads((node, None, None, None)):
+            graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+            if quad.predicate == PART_OF:
+                frontier.add(quad.object)
+    return graph
+
+
+def gate(overlay: OverlayStore, settings) -> tuple[list, list[str]]:
+    """SHACL results for the resources a change touched (and those linking to them)."""
+    touched = touched_nodes(overlay.removed, overlay.added)
+    focus = set(touched)
+    for node in touched:
+        for quad in overlay.quads((None, None, node, None)):
+            focus.add(quad.subject)
+    focus = {n for n in focus if isinstance(n, ox.NamedNode)}
+    graph = neighbourhood(overlay, focus)
+    graph += _ontology(settings)
+    focus_refs = [URIRef(n.value) for n in focus]
+    results = validation.validate_graph(graph, _shapes(settings), focus_nodes=focus_refs) if focus_refs else []
+    return results, sorted(n.value for n in focus)
+
+
+def compute_update(store: ox.Store, job: dict, settings) -> dict:
+    """Runs in a worker: the change an update (or a given delta) makes, and the gate's verdict."""
+    try:
+        if job.get("text") is not None:
+            overlay = evaluate_update(store, job["text"], job.get("using", ()), job.get("using_named", ()),
+                                      job.get("base_iri"))
+        else:
+            overlay = OverlayStore(store)
+            if job.get("clear_default"):
+                for quad in list(overlay.quads((None, None, None, ox.DefaultGraph()))):
+                    overlay.removed.add(quad)
+            for graph in job.get("drop_graphs", ()):
+                for quad in list(overlay.quads((None, None, None, ox.NamedNode(graph)))):
+                    overlay.removed.add(quad)
+            for quad in ox.parse(job.get("added", b""), format=ox.RdfFormat.N_QUADS):
+                if quad not in overlay.removed and quad not in store:
+                    overlay.added.add(quad)
+                else:
+                    overlay.removed.discard(quad)
+    except UpdateRefused as err:
+        return {"ok": False, "status": 400, "message": str(err)}
+    skolem = Skolemizer(settings)
+    overlay.added = {skolem.quad(q) for q in overlay.added}
+    results, focus = gate(overlay, settings)
+    violations = [r for r in results if r.severity == "Violation"]
+    return {
+        "ok": not violations,
+        "status": 200 if not violations else 422,
+        "removed": ox.serialize(sorted(overlay.removed, key=str), format=ox.RdfFormat.N_QUADS) or b"",
+        "added": ox.serialize(sorted(overlay.added, key=str), format=ox.RdfFormat.N_QUADS) or b"",
+        "focus": focus,
+        "results": [r.as_dict() for r in results],
+        "counts": {"removed": len(overlay.removed), "added": len(overlay.added), "focus": len(focus)},
+    }

@@ -1,0 +1,150 @@
+"""What a worker process does with a job (see workers.py): run a query and stream its
+serialised results back, or work out what an update would change.
+
+This module runs inside worker processes only. Workers never open the live store: opening
+it read-only while the service writes is unsafe (compaction deletes table files under the
+reader). They open the snapshot of the current revision that the job names.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+
+import pyoxigraph as ox
+
+from . import formats, results
+
+log = logging.getLogger("gros.execution")
+
+CHUNK = 64 * 1024
+
+
+class PipeWriter:
+    """A binary file-like object that sends what is written as ("chunk", bytes) messages."""
+
+    def __init__(self, send):
+        self.send = send
+        self.buffer = bytearray()
+
+    def write(self, data) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.send(("chunk", bytes(self.buffer)))
+            self.buffer.clear()
+
+
+def error(status: int, message: str, **details) -> tuple:
+    return ("error", {"status": status, "message": message, **details})
+
+
+class Executor:
+    def __init__(self, settings):
+        self.settings = settings
+        self.store: ox.Store | None = None
+        self.snapshot: str | None = None
+
+    def _store(self, snapshot: str) -> ox.Store:
+        """The read-only snapshot the job names (the service makes one per revision)."""
+        if self.store is None or snapshot != self.snapshot:
+            self.store = None
+            self.store = ox.Store.read_only(snapshot)
+            self.snapshot = snapshot
+        return self.store
+
+    def handle(self, job: dict, send) -> None:
+        try:
+            if job["kind"] == "query":
+                self.query(job, send)
+            elif job["kind"] == "update":
+                from .changes import compute_update
+
+                send(("end", compute_update(self._store(job["snapshot"]), job, self.settings)))
+            else:
+                send(error(500, f"unknown job kind {job['kind']!r}"))
+        except Exception as exc:  # a bug: plain message to the client, traceback to the log
+            log.error("job failed: %s\n%s", exc, traceback.format_exc())
+            send(error(500, "the query could not be completed because of an internal error"))
+
+    def query(self, job: dict, send) -> None:
+        store = self._store(job["snapshot"])
+        options = {}
+        if job.get("default_graphs"):
+            options["default_graph"] = [ox.NamedNode(g) for g in job["default_graphs"]]
+        else:
+            options["use_default_graph_as_union"] = True
+        if job.get("named_graphs"):
+            options["named_graphs"] = [ox.NamedNode(g) for g in job["named_graphs"]]
+        try:
+            result = store.query(job["text"], substitutions=job.get("substitutions") and {
+                ox.Variable(k): v for k, v in job["substitutions"].items()}, **options)
+        except SyntaxError as err:
+            send(error(400, f"the query does not parse: {err}", position=_position(str(err))))
+            return
+        except ValueError as err:  # e.g. an unsupported feature reported by the engine
+            send(error(400, f"the query cannot be run: {err}"))
+            return
+
+        if isinstance(result, (ox.QuerySolutions, ox.QueryBoolean)):
+            offered, kind = formats.RESULT_FORMATS, ("ask" if isinstance(result, ox.QueryBoolean) else "select")
+        else:
+            offered, kind = formats.GRAPH_FORMATS, "graph"
+        try:
+            fmt = formats.negotiate(job.get("accept"), offered, job.get("format"))
+        except formats.NotAcceptable as err:
+            send(error(406, str(err), acceptable=[f.media_type for f in offered]))
+            return
+        except formats.UnknownFormat as err:
+            send(error(400, str(err), acceptable=[f.name for f in offered]))
+            return
+
+        limit = job.get("limit") or None
+        out = PipeWriter(send)
+        if kind == "ask":
+            send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": False}))
+            results.write_boolean(bool(result), fmt, out)
+            out.flush()
+            send(("end", {"rows": 1, "truncated": False}))
+            return
+        if kind == "select":
+            variables = [v.value for v in result.variables]
+            rows = iter(result)
+            truncated = False
+            if limit:
+                # Read up to limit+1 rows first, so the response head can say it is truncated.
+                buffered = []
+                for row in rows:
+                    buffered.append(row)
+                    if len(buffered) > limit:
+                        truncated = True
+                        break
+                rows = iter(buffered[:limit])
+            send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": truncated}))
+            stats = results.write_solutions(variables, rows, fmt, out)
+        else:
+            triples = iter(result)
+            truncated = False
+            if limit:
+                buffered = []
+                for triple in triples:
+                    buffered.append(triple)
+                    if len(buffered) > limit:
+                        truncated = True
+                        break
+                triples = iter(buffered[:limit])
+            send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": truncated}))
+            stats = results.write_triples(triples, fmt, out)
+        out.flush()
+        send(("end", {"rows": stats.rows, "truncated": truncated}))
+
+
+def _position(message: str) -> dict | None:
+    """Oxigraph's syntax errors read 'error at LINE:COLUMN: ...'."""
+    import re
+
+    match = re.search(r"at (\d+):(\d+)", message)
+    return {"line": int(match.group(1)), "column": int(match.group(2))} if match else None

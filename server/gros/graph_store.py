@@ -1,0 +1,140 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol at /rdf-graphs (`?graph=IRI` or `?default`).
+
+Reads come straight from the store; writes go through the same SHACL gate and single
+writer as SPARQL updates (service.write), so they are all-or-nothing and validated.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from . import formats
+from .errors import HTTPProblem
+from .sources import SourceError, parse_text
+from .sparql import decode, parameters, read_body, single
+
+router = APIRouter()
+
+
+def target(request: Request, allow_none: bool = False):
+    """The graph named by the request: ox.DefaultGraph, an ox.NamedNode, or None (POST to the store)."""
+    params = parameters(parse_qsl(request.url.query, keep_blank_values=True))
+    graph = single(params, "graph")
+    if "default" in params and graph is not None:
+        raise HTTPProblem(400, "use either ?default or ?graph=IRI, not both")
+    if "default" in params:
+        return ox.DefaultGraph()
+    if graph is None:
+        if allow_none:
+            return None
+        raise HTTPProblem(400, "name the graph with ?graph=IRI, or ?default for the default graph")
+    try:
+        node = ox.NamedNode(graph)
+    except ValueError:
+        raise HTTPProblem(400, f"?graph={graph!r} is not an absolute IRI") from None
+    if ":" not in graph:
+        raise HTTPProblem(400, f"?graph={graph!r} is not an absolute IRI")
+    return node
+
+
+def _exists(store: ox.Store, graph) -> bool:
+    if isinstance(graph, ox.DefaultGraph):
+        return True
+    return store.contains_named_graph(graph)
+
+
+@router.api_route("/rdf-graphs", methods=["GET", "HEAD"])
+async def read_graph(request: Request):
+    service = request.app.state.service
+    graph = target(request)
+    store = service.store.store
+    if not _exists(store, graph):
+        raise HTTPProblem(404, f"there is no graph <{graph.value}> in the store")
+    try:
+        fmt = formats.negotiate(request.headers.get("accept"), formats.GRAPH_FORMATS,
+                                request.query_params.get("format"))
+    except formats.NotAcceptable as err:
+        raise HTTPProblem(406, str(err)) from None
+    except formats.UnknownFormat as err:
+        raise HTTPProblem(400, str(err)) from None
+    etag = f'"r{service.revision}-{fmt.name}-{abs(hash(str(graph))) % 10**12}"'
+    headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+
+    def serialise() -> bytes:
+        triples = (q.triple for q in store.quads_for_pattern(None, None, None, graph))
+        return ox.serialize(triples, format=fmt.oxigraph) or b""
+
+    body = await asyncio.get_running_loop().run_in_executor(None, serialise)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(status_code=200, headers=headers, media_type=fmt.media_type)
+    return Response(body, media_type=fmt.media_type, headers=headers)
+
+
+async def _uploaded(request: Request, graph) -> bytes:
+    """The request body as N-Quads in `graph`, or 400/415 naming what is wrong and where."""
+    service = request.app.state.service
+    try:
+        fmt = formats.for_upload(request.headers.get("content-type"))
+    except formats.UnsupportedMediaType as err:
+        raise HTTPProblem(415, str(err)) from None
+    body = await read_body(request, service.settings.max_body)
+    decode(body, "request body")
+    try:
+        triples = parse_text(body, fmt.media_type, base_iri=None if isinstance(graph, ox.DefaultGraph) else graph.value)
+    except SourceError as err:
+        raise HTTPProblem(400, f"the {fmt.name} body does not parse: {err.message}",
+                          details=[{"line": err.line, "column": err.column}]) from None
+    quads = (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
+
+
+@router.put("/rdf-graphs")
+async def put_graph(request: Request):
+    service = request.app.state.service
+    service.check_token(request.headers.get("authorization"))
+    graph = target(request)
+    existed = _exists(service.store.store, graph) and not isinstance(graph, ox.DefaultGraph)
+    added = await _uploaded(request, graph)
+    drop = [] if isinstance(graph, ox.DefaultGraph) else [graph.value]
+    job = {"text": None, "added": added, "drop_graphs": drop}
+    if isinstance(graph, ox.DefaultGraph):
+        job["clear_default"] = True
+    await service.write(job)
+    return Response(status_code=204 if existed or isinstance(graph, ox.DefaultGraph) else 201)
+
+
+@router.post("/rdf-graphs")
+async def post_graph(request: Request):
+    service = request.app.state.service
+    service.check_token(request.headers.get("authorization"))
+    graph = target(request, allow_none=True)
+    created = graph is None
+    if created:  # POST to the graph store itself makes a new graph (Graph Store Protocol §5.5)
+        graph = ox.NamedNode(f"{service.settings.graph_base}upload-{uuid.uuid4().hex}")
+    existed = _exists(service.store.store, graph)
+    await service.write({"text": None, "added": await _uploaded(request, graph), "drop_graphs": []})
+    if created:
+        return Response(status_code=201, headers={"Location": graph.value})
+    return Response(status_code=204 if existed else 201)
+
+
+@router.delete("/rdf-graphs")
+async def delete_graph(request: Request):
+    service = request.app.state.service
+    service.check_token(request.headers.get("authorization"))
+    graph = target(request)
+    if not _exists(service.store.store, graph):
+        raise HTTPProblem(404, f"there is no graph <{graph.value}> in the store")
+    if isinstance(graph, ox.DefaultGraph):
+        await service.write({"text": "CLEAR DEFAULT"})
+    else:
+        await service.write({"text": None, "added": b"", "drop_graphs": [graph.value]})
+    return Response(status_code=204)

@@ -1,0 +1,188 @@
+"""The running service: store, query workers and the single writer.
+
+Start-up follows DESIGN.md's data flow: parse the files, validate the whole graph (nothing
+invalid is ever served), load changed files into their graphs, start the query workers.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from . import validation
+from .errors import HTTPProblem
+from .settings import Settings
+from .sources import find_files, read_files
+from .store import GraphStore
+from .workers import JobTimeout, Overloaded, WorkerDied, WorkerPool
+
+log = logging.getLogger("gros.service")
+
+VALIDATED = ox.NamedNode("https://w3id.org/gros/def#validatedDigest")
+
+
+class InvalidContent(Exception):
+    """The shipped files do not pass validation; the report says why."""
+
+    def __init__(self, report: validation.Report):
+        self.report = report
+        super().__init__(validation.render_text(report))
+
+
+@dataclass
+class WriteOutcome:
+    revision: int
+    added: int
+    removed: int
+
+
+class Service:
+    def __init__(self, settings: Settings):
+        if settings.store_path is None:
+            settings = settings.with_(store_path=settings.default_store)
+        self.settings = settings
+        self.store: GraphStore | None = None
+        self.pool: WorkerPool | None = None
+        self.writer = asyncio.Lock()
+        self.content_graphs: dict[str, str] = {}  # graph IRI -> file
+        self.snapshots = settings.store_path.with_name(settings.store_path.name + ".snapshots")
+        self.snapshot: Path | None = None  # what queries read: the current revision
+        self.in_use: Counter[Path] = Counter()  # jobs running on each snapshot
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Validate and load the content (blocking; raises InvalidContent or ContentErrors)."""
+        files = read_files(find_files(self.settings))
+        shape_files = read_files(find_files(self.settings, ("shapes",)))
+        digest = hashlib.sha256()
+        for content in [*files, *shape_files]:
+            digest.update(content.path.name.encode() + b"\0" + content.path.read_bytes())
+        self.store = GraphStore(self.settings)
+        meta = self.store.meta
+        known = [q.object.value for q in self.store.store.quads_for_pattern(self.store.dataset, VALIDATED, None, meta)]
+        if known != [digest.hexdigest()]:
+            report = validation.validate_content(self.settings, files)
+            if not report.conforms:
+                raise InvalidContent(report)
+        report = self.store.sync(files)
+        if known != [digest.hexdigest()]:
+            old = [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(v), meta) for v in known]
+            self.store.apply(old, [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(digest.hexdigest()), meta)])
+        self.store.store.flush()
+        shutil.rmtree(self.snapshots, ignore_errors=True)  # left over from an earlier run
+        self.snapshot = self.store.snapshot(self.snapshots)
+        self.content_graphs = {f.graph: str(f.path) for f in files}
+        log.info("loaded %s, unchanged %s, removed %s", report.loaded, report.unchanged, report.removed)
+
+    async def start(self) -> None:
+        self.pool = WorkerPool(self.settings, size=self.settings.workers, queue_timeout=self.settings.queue_timeout)
+        await self.pool.start()
+
+    async def stop(self) -> None:
+        if self.pool:
+            await self.pool.stop()
+        shutil.rmtree(self.snapshots, ignore_errors=True)
+
+    def _new_snapshot(self) -> None:
+        """After a write: queries from now on read a snapshot of the new revision."""
+        old, self.snapshot = self.snapshot, self.store.snapshot(self.snapshots)
+        self._forget(old)
+
+    def _forget(self, snapshot: Path | None) -> None:
+        if snapshot is not None and snapshot != self.snapshot and not self.in_use[snapshot]:
+            self.in_use.pop(snapshot, None)
+            shutil.rmtree(snapshot, ignore_errors=True)
+
+    @property
+    def revision(self) -> int:
+        return self.store.revision
+
+    # --- reading ------------------------------------------------------------------------------
+    async def run(self, job: dict):
+        """Run a job on a worker; yields its messages, turning pool failures into HTTP problems."""
+        snapshot = self.snapshot
+        job = {**job, "snapshot": str(snapshot)}
+        timeout = self.settings.query_timeout
+        self.in_use[snapshot] += 1
+        try:
+            async for message in self.pool.run(job, timeout):
+                yield message
+        except Overloaded:
+            raise HTTPProblem(503, f"all {self.settings.workers} query workers are busy; try again shortly "
+                                   f"(raise the number with gros serve --workers)",
+                              headers={"Retry-After": "1"}) from None
+        except JobTimeout:
+            raise HTTPProblem(503, f"the request took longer than the time limit of {timeout:g} s and was "
+                                   f"stopped (the limit is set with gros serve --query-timeout)") from None
+        except WorkerDied:
+            raise HTTPProblem(500, "the query worker stopped unexpectedly (out of memory?); "
+                                   "the request was not completed") from None
+        finally:
+            self.in_use[snapshot] -= 1
+            self._forget(snapshot)
+
+    # --- writing ------------------------------------------------------------------------------
+    def check_token(self, authorization: str | None) -> None:
+        token = self.settings.update_token
+        if not token:
+            raise HTTPProblem(403, "this service is read-only: updates are enabled by starting it with "
+                                   "GROS_UPDATE_TOKEN set, and sending Authorization: Bearer <token>")
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            raise HTTPProblem(401, "updates need an Authorization: Bearer <token> header",
+                              headers={"WWW-Authenticate": 'Bearer realm="gros"'})
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise HTTPProblem(401, "the update token is not valid",
+                              headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
+
+    async def write(self, job: dict) -> WriteOutcome:
+        """Evaluate a change in a worker, pass it through the SHACL gate, then commit it whole.
+
+        The writer lock makes writes sequential, so the change is computed on the revision it
+        is committed on: no write is lost to a concurrent one.
+        """
+        async with self.writer:
+            outcome = None
+            async for kind, payload in self.run({**job, "kind": "update"}):
+                if kind == "error":
+                    raise HTTPProblem(payload["status"], payload["message"])
+                outcome = payload
+            if not outcome["ok"]:
+                if outcome["status"] == 422:
+                    raise HTTPProblem(422, "the change was refused: the result would violate the shapes "
+                                           "(nothing was written)",
+                                      details=[_detail(r) for r in outcome["results"] if r["severity"] == "Violation"])
+                raise HTTPProblem(outcome["status"], outcome["message"])
+            removed = list(ox.parse(outcome["removed"], format=ox.RdfFormat.N_QUADS))
+            added = list(ox.parse(outcome["added"], format=ox.RdfFormat.N_QUADS))
+            self._refuse_protected(removed + added)
+            if not removed and not added and not job.get("drop_graphs"):
+                return WriteOutcome(self.revision, 0, 0)
+            loop = asyncio.get_running_loop()
+            drop = job.get("drop_graphs") or []
+            revision = await loop.run_in_executor(None, lambda: self.store.apply(removed, added, drop_graphs=drop))
+            await loop.run_in_executor(None, self._new_snapshot)
+            return WriteOutcome(revision, len(added), len(removed))
+
+    def _refuse_protected(self, quads) -> None:
+        meta = self.store.meta.value
+        for quad in quads:
+            graph = quad.graph_name
+            name = None if isinstance(graph, ox.DefaultGraph) else graph.value
+            if name == meta:
+                raise HTTPProblem(403, f"the graph <{meta}> holds the service's bookkeeping and cannot be changed")
+            if name in self.content_graphs:
+                raise HTTPProblem(403, f"the graph <{name}> is loaded from {self.content_graphs[name]}; change "
+                                       f"that file instead (runtime edits belong in other graphs)")
+
+
+def _detail(result: dict) -> dict:
+    return {"focusNode": result["focusNode"], "shape": result["shape"], "path": result["path"],
+            "value": result["value"], "message": result["message"], "severity": result["severity"]}

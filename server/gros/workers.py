@@ -1,0 +1,165 @@
+"""A pool of worker processes that run queries where they can be stopped.
+
+pyoxigraph cannot cancel a running query, and a thread cannot be killed. So every query
+(and the read-only part of every update) runs in a worker process with its own read-only
+view of the store. When a job passes its time limit the worker is killed, which frees its
+CPU at once, and a fresh one takes its place.
+
+Jobs are plain dicts; a worker answers with a stream of messages `(kind, payload)`:
+`("head", {...})`, any number of `("chunk", bytes)`, then `("end", {...})`; or one
+`("error", {...})`. What a job does is `gros.execution.handle`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+
+log = logging.getLogger("gros.workers")
+
+
+class Overloaded(Exception):
+    """Every worker is busy and none became free in time."""
+
+
+class JobTimeout(Exception):
+    """The job passed its time limit; its worker was killed."""
+
+
+class WorkerDied(Exception):
+    """The worker process ended without answering (crash or out of memory)."""
+
+
+def _worker_main(conn: Connection, settings) -> None:  # runs in the child process
+    from .execution import Executor
+
+    executor = Executor(settings)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if job is None:
+            return
+        executor.handle(job, conn.send)
+
+
+class Worker:
+    def __init__(self, context, settings):
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(target=_worker_main, args=(child, settings), daemon=True,
+                                       name="gros-query-worker")
+        self.process.start()
+        child.close()
+
+    def send(self, job: dict) -> None:
+        self.conn.send(job)
+
+    def receive(self, timeout: float):
+        """The next message, or JobTimeout / WorkerDied."""
+        try:
+            if not self.conn.poll(max(timeout, 0)):
+                raise JobTimeout()
+            return self.conn.recv()
+        except (EOFError, OSError):
+            raise WorkerDied() from None
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.kill()
+
+
+class WorkerPool:
+    """`size` worker processes; a job waits at most `queue_timeout` seconds for a free one."""
+
+    def __init__(self, settings, size: int = 2, queue_timeout: float = 2.0):
+        self.settings = settings
+        self.size = size
+        self.queue_timeout = queue_timeout
+        self.context = mp.get_context("spawn")  # fork is unsafe with RocksDB's and uvicorn's threads
+        self.idle: asyncio.Queue[Worker] | None = None
+        self.threads = ThreadPoolExecutor(max_workers=size + 2, thread_name_prefix="gros-pool")
+        self.all: set[Worker] = set()
+        self.lock = threading.Lock()
+        self.kills = 0
+
+    async def start(self) -> None:
+        self.idle = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        workers = await asyncio.gather(*(loop.run_in_executor(self.threads, self._new) for _ in range(self.size)))
+        for worker in workers:
+            self.idle.put_nowait(worker)
+
+    def _new(self) -> Worker:
+        worker = Worker(self.context, self.settings)
+        with self.lock:
+            self.all.add(worker)
+        return worker
+
+    async def stop(self) -> None:
+        with self.lock:
+            workers = list(self.all)
+            self.all.clear()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self.threads, w.stop) for w in workers))
+        self.threads.shutdown(wait=False, cancel_futures=True)
+
+    async def _acquire(self) -> Worker:
+        try:
+            return await asyncio.wait_for(self.idle.get(), timeout=self.queue_timeout)
+        except asyncio.TimeoutError:
+            raise Overloaded() from None
+
+    def _replace(self, worker: Worker) -> None:
+        """Kill a worker and put a fresh one in the pool (in a thread: spawning takes a moment)."""
+        with self.lock:
+            self.all.discard(worker)
+        self.kills += 1
+        loop = asyncio.get_running_loop()
+
+        def replace():
+            worker.kill()
+            fresh = self._new()
+            loop.call_soon_threadsafe(self.idle.put_nowait, fresh)
+
+        loop.run_in_executor(self.threads, replace)
+
+    async def run(self, job: dict, timeout: float):
+        """Run a job; yields its messages. Stops the worker if the caller stops listening early."""
+        worker = await self._acquire()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        finished = False
+        try:
+            worker.send(job)
+            while True:
+                message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
+                kind = message[0]
+                if kind in ("end", "error"):
+                    finished = True
+                yield message
+                if finished:
+                    return
+        except (JobTimeout, WorkerDied):
+            raise
+        finally:
+            if finished:
+                self.idle.put_nowait(worker)
+            else:
+                # Timed out, died, or the client went away mid-stream: the worker may still be
+                # busy, so it cannot be reused.
+                self._replace(worker)
