@@ -20,9 +20,24 @@ validate: $(STAMP)  ## validate ontology + data against the shapes
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest
 
-serve: $(STAMP)  ## validate, load and serve on http://127.0.0.1:8000
-	$(BIN)/gros validate
+serve: $(STAMP)  ## validate, load and serve on http://127.0.0.1:8000 (gros serve validates first)
 	$(BIN)/gros serve --host 127.0.0.1 --port 8000
+
+# Benchmark (bench/README.md): gros serve vs oxigraph serve vs rdflib-endpoint, results in
+# bench/RESULTS.md. The peers live in their own venv so they never touch the project's.
+# `make bench QUICK=1` is a ~2-minute smoke run on the shipped data only.
+PEERS      := bench/.venv-peers
+PEERS_DONE := $(PEERS)/.installed
+
+$(PEERS_DONE):
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet --upgrade pip
+	$(PEERS)/bin/pip install --quiet oxigraph 'rdflib-endpoint[cli]' psutil httpx py-spy
+	touch $(PEERS_DONE)
+
+bench: $(STAMP) $(PEERS_DONE)  ## benchmark gros serve against oxigraph serve and rdflib-endpoint
+	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1)) || echo "wrk not installed: using the Python client"
+	$(PEERS)/bin/python bench/run.py --gros-venv $(VENV) $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) var dist

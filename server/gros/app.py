@@ -8,10 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from . import __version__, graph_store, sparql
 from .errors import HTTPProblem, problem_response
+from .observability import AccessLog
 from .service import Service
 from .settings import Settings
 
@@ -50,11 +51,21 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                        allow_headers=["Accept", "Content-Type", "If-None-Match"],
                        expose_headers=["ETag", "Gros-Result-Truncated", "Retry-After"])
 
+    app.add_middleware(AccessLog, metrics=service.metrics)
+
+    @app.get("/metrics")
+    async def metrics():
+        service.metrics.revision.set(service.revision)
+        service.metrics.worker_restarts.set(service.pool.kills if service.pool else 0)
+        body, media_type = service.metrics.exposition()
+        return Response(body, media_type=media_type)
+
     @app.get("/health")
     async def health(request: Request):
         if not request.app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
-        return {"status": "ok", "revision": service.revision}
+        return {"status": "ok", "revision": service.revision, "workers": service.settings.workers,
+                "worker_restarts": service.pool.kills}
 
     @app.exception_handler(HTTPProblem)
     async def on_problem(request: Request, problem: HTTPProblem):

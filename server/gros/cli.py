@@ -5,6 +5,7 @@ Exit codes (DESIGN.md): 0 ok, 1 the data or result is invalid, 2 usage or input 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -185,7 +186,9 @@ def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_bo
         _input_error(str(err))
     click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql "
                f"({'updates enabled' if settings.update_token else 'read-only'})", err=True)
-    uvicorn.run(create_app(settings, service), host=host, port=port, log_level="info")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Our access log has the timing; uvicorn's own would repeat each line without it.
+    uvicorn.run(create_app(settings, service), host=host, port=port, log_level="info", access_log=False)
 
 
 def _table(rows: list[dict]) -> str:

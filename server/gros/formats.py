@@ -9,7 +9,7 @@ preference.
 
 Accept headers are parsed and rated by python-mimeparse (q-values, wildcards, specificity). The
 header is client input, so it is bounded and malformed parts are dropped before mimeparse
-sees them: whatever a client sends, negotiation ends in a format or in `NotAcceptable`
+sees them: whatever Accept header a client sends, negotiation ends in a format or in `NotAcceptable`
 (406), never in an unexpected exception (500).
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ MAX_ACCEPT = 4096
 
 @dataclass(frozen=True)
 class Format:
-    name: str  # the token for ?format= (and the CLI's --format)
+    name: str  # the token for ?format=
     media_type: str  # what we send in Content-Type
     extension: str  # for downloads and exports, with the dot
     oxigraph: ox.QueryResultsFormat | ox.RdfFormat | None  # None: rendered by the pages module

@@ -18,6 +18,7 @@ import pyoxigraph as ox
 
 from . import validation
 from .errors import HTTPProblem
+from .observability import Metrics
 from .settings import Settings
 from .sources import find_files, read_files
 from .store import GraphStore
@@ -55,6 +56,7 @@ class Service:
         self.snapshots = settings.store_path.with_name(settings.store_path.name + ".snapshots")
         self.snapshot: Path | None = None  # what queries read: the current revision
         self.in_use: Counter[Path] = Counter()  # jobs running on each snapshot
+        self.metrics = Metrics()
 
     # --- life cycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -115,10 +117,12 @@ class Service:
             async for message in self.pool.run(job, timeout):
                 yield message
         except Overloaded:
+            self.metrics.refusals.labels("overload").inc()
             raise HTTPProblem(503, f"all {self.settings.workers} query workers are busy; try again shortly "
                                    f"(raise the number with gros serve --workers)",
                               headers={"Retry-After": "1"}) from None
         except JobTimeout:
+            self.metrics.timeouts.inc()
             raise HTTPProblem(503, f"the request took longer than the time limit of {timeout:g} s and was "
                                    f"stopped (the limit is set with gros serve --query-timeout)") from None
         except WorkerDied:
@@ -131,6 +135,9 @@ class Service:
     # --- writing ------------------------------------------------------------------------------
     def check_token(self, authorization: str | None) -> None:
         token = self.settings.update_token
+        if not token or not authorization or not hmac.compare_digest(
+                authorization.partition(" ")[2].strip().encode(), token.encode()):
+            self.metrics.refusals.labels("auth").inc()
         if not token:
             raise HTTPProblem(403, "this service is read-only: updates are enabled by starting it with "
                                    "GROS_UPDATE_TOKEN set, and sending Authorization: Bearer <token>")
@@ -148,6 +155,17 @@ class Service:
         The writer lock makes writes sequential, so the change is computed on the revision it
         is committed on: no write is lost to a concurrent one.
         """
+        try:
+            outcome = await self._write(job)
+        except HTTPProblem as problem:
+            kind = {422: "invalid", 401: "refused", 403: "refused", 400: "refused"}.get(problem.status, "error")
+            self.metrics.updates.labels(kind).inc()
+            raise
+        self.metrics.updates.labels("ok").inc()
+        self.metrics.revision.set(outcome.revision)
+        return outcome
+
+    async def _write(self, job: dict) -> WriteOutcome:
         async with self.writer:
             outcome = None
             async for kind, payload in self.run({**job, "kind": "update"}):

@@ -26,11 +26,13 @@ UPDATE = "application/sparql-update"
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
+        request.app.state.service.metrics.refusals.labels("size").inc()
         raise HTTPProblem(413, f"the request body is larger than the limit of {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
+            request.app.state.service.metrics.refusals.labels("size").inc()
             raise HTTPProblem(413, f"the request body is larger than the limit of {limit} bytes")
     return bytes(body)
 
@@ -104,8 +106,10 @@ def describe_or_page(request: Request) -> Response:
     accept = request.headers.get("accept") or ""
     try:
         wanted = formats.negotiate(accept, [*formats.GRAPH_FORMATS, formats.HTML], request.query_params.get("format"))
-    except (formats.NotAcceptable, formats.UnknownFormat) as err:
+    except formats.NotAcceptable as err:
         raise HTTPProblem(406, str(err)) from None
+    except formats.UnknownFormat as err:
+        raise HTTPProblem(400, str(err)) from None
     if wanted.name == "html" and "text/html" in accept:
         return query_page(request)
     if wanted.name == "html":
@@ -120,6 +124,7 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
     try:
         guards.check(query, service.settings.allow_service)
     except guards.NetworkAccessRefused as err:
+        service.metrics.refusals.labels("network").inc()
         raise HTTPProblem(400, str(err)) from None
     job = {
         "kind": "query",
@@ -143,7 +148,12 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
         headers["Cache-Control"] = "no-store"
 
     messages = service.run(job)
-    kind, head = await anext(messages)
+    try:
+        kind, head = await anext(messages)
+    except HTTPProblem as problem:
+        service.metrics.queries.labels("timeout" if problem.status == 503 else "error").inc()
+        raise
+    service.metrics.queries.labels("error" if kind == "error" else "ok").inc()
     if kind == "error":
         await messages.aclose()
         details = [head["position"]] if head.get("position") else []
@@ -181,6 +191,7 @@ async def run_update(request: Request, update: str, params: dict[str, list[str]]
     try:
         guards.check(update, service.settings.allow_service)
     except guards.NetworkAccessRefused as err:
+        service.metrics.refusals.labels("network").inc()
         raise HTTPProblem(400, str(err)) from None
     outcome = await service.write({"text": update, "using": params.get("using-graph-uri", []),
                                    "using_named": params.get("using-named-graph-uri", [])})
