@@ -28,3 +28,8 @@ def small_root(tmp_path: Path) -> Path:
     (tmp_path / "data").mkdir()
     shutil.copy(FIXTURES / "valid" / "minimal.ttl", tmp_path / "data" / "minimal.ttl")
     return tmp_path
+
+
+# The HTTP tests' fixtures (`server`, `readonly_server`, `scratch_server`, `client`, `known`, `fresh_graph`) live in
+# server_fixture.py, next to this file.
+pytest_plugins = ["server_fixture"]

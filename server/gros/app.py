@@ -44,11 +44,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.include_router(sparql.router)
     app.include_router(graph_store.router)
 
-    # Query requests may come from any web page; updates need a token, never a cookie, so CORS
-    # is granted without credentials.
+    # Any web page may query; writes need a bearer token, never a cookie, so CORS is granted
+    # without credentials (a page can only write with a token its user gave it).
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
-                       allow_methods=["GET", "POST", "HEAD", "OPTIONS"],
-                       allow_headers=["Accept", "Content-Type", "If-None-Match"],
+                       allow_methods=["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"],
+                       allow_headers=["Accept", "Content-Type", "If-None-Match", "Authorization"],
                        expose_headers=["ETag", "Gros-Result-Truncated", "Retry-After"])
 
     app.add_middleware(AccessLog, metrics=service.metrics)

@@ -12,6 +12,7 @@ gate's cost grows with the size of the change, not of the store.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from functools import lru_cache
 
@@ -19,7 +20,7 @@ import pyoxigraph as ox
 import rdflib.plugins.sparql
 from oxrdflib import OxigraphStore
 from oxrdflib._converter import from_ox, to_ox, to_ox_quad_pattern
-from rdflib import ConjunctiveGraph, Graph, URIRef
+from rdflib import ConjunctiveGraph, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseUpdate
@@ -40,6 +41,21 @@ DEPTH = 3
 
 class UpdateRefused(ValueError):
     """The update cannot be evaluated (syntax, or a protocol rule such as USING twice)."""
+
+    def __init__(self, message: str, position: dict | None = None):
+        self.position = position
+        super().__init__(message)
+
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _rdflib(term):
+    """Oxigraph term → rdflib term; xsd:string literals become plain literals, as rdflib writes
+    them in queries (otherwise a graph copied for USING would not match "old" against "old")."""
+    if isinstance(term, ox.Literal) and term.language is None and term.datatype.value == XSD_STRING:
+        return Literal(term.value)
+    return from_ox(term)
 
 
 class OverlayStore(OxigraphStore):
@@ -65,7 +81,12 @@ class OverlayStore(OxigraphStore):
             self.add((s, p, o), g)
 
     def remove(self, triple, context=None):
-        for quad in list(self._quads(to_ox_quad_pattern(triple, context))):
+        # rdflib's ConjunctiveGraph removes "DELETE DATA { t }" and "CLEAR DEFAULT" from every
+        # graph (context None). In SPARQL they act on the default graph only, as inserts do.
+        s, p, o, g = to_ox_quad_pattern(triple, context)
+        if g is None:
+            g = ox.DefaultGraph()
+        for quad in list(self._quads((s, p, o, g))):
             if quad in self.added:
                 self.added.discard(quad)
             else:
@@ -90,7 +111,7 @@ class OverlayStore(OxigraphStore):
             pattern = to_ox_quad_pattern(triple_pattern, context)
         except (TypeError, ValueError):
             return iter(())
-        return (((from_ox(q.subject), from_ox(q.predicate), from_ox(q.object)),
+        return (((_rdflib(q.subject), _rdflib(q.predicate), _rdflib(q.object)),
                  iter((Graph(store=self, identifier=from_ox(q.graph_name))
                        if not isinstance(q.graph_name, ox.DefaultGraph) else None,)))
                 for q in self._quads(pattern))
@@ -132,13 +153,46 @@ def _apply_protocol_dataset(update, using: list[str], using_named: list[str]) ->
         operation["using"] = clauses
 
 
+def _create_graphs(update, store: ox.Store) -> None:
+    """CREATE GRAPH: rdflib refuses it ("not implemented"). In a store where a graph exists by
+    having triples, creating an absent graph changes nothing; creating an existing one is an
+    error unless SILENT (SPARQL 1.1 Update §3.2.1)."""
+    for operation in update.algebra:
+        if operation.name == "Create":
+            if store.contains_named_graph(ox.NamedNode(str(operation.graphiri))) and not operation.silent:
+                raise UpdateRefused(f"CREATE GRAPH <{operation.graphiri}>: the graph already exists")
+            operation["silent"] = True  # rdflib then skips it without an error
+
+
+def check_syntax(text: str, base_iri=None) -> None:
+    """Oxigraph's parser on an empty in-memory store: the same grammar the store speaks, and
+    errors with line and column (rdflib's parser reports most errors at 1:1). Running it on an
+    empty store is cheap; network access (LOAD, SERVICE) was refused before this point."""
+    try:
+        ox.Store().update(text, base_iri=base_iri)
+    except SyntaxError as err:
+        message = str(err)
+        match = re.search(r"at (\d+):(\d+)", message)
+        position = {"line": int(match.group(1)), "column": int(match.group(2))} if match else None
+        where = f" at line {position['line']}, column {position['column']}" if position else ""
+        raise UpdateRefused(f"the update does not parse{where}: {message}", position) from None
+    except (OSError, ValueError, RuntimeError):
+        pass  # not a syntax problem: the real evaluation below reports it
+
+
 def evaluate_update(store: ox.Store, text: str, using=(), using_named=(), base_iri=None) -> OverlayStore:
     """The overlay holding what `text` would add and remove; raises UpdateRefused on bad input."""
+    check_syntax(text, base_iri)
     try:
         update = translateUpdate(parseUpdate(text), base=base_iri)
     except Exception as err:  # pyparsing's ParseException and rdflib's own errors
-        raise UpdateRefused(f"the update does not parse: {err}") from None
+        position = None
+        if getattr(err, "lineno", None) is not None:
+            position = {"line": err.lineno, "column": getattr(err, "col", None)}
+        message = getattr(err, "msg", None) or str(err)
+        raise UpdateRefused(f"the update does not parse: {message}", position) from None
     _apply_protocol_dataset(update, list(using), list(using_named))
+    _create_graphs(update, store)
     overlay = OverlayStore(store)
     # ConjunctiveGraph, not Dataset: rdflib's INSERT DATA fails on a union-default Dataset, and
     # a ConjunctiveGraph has exactly our semantics (reads: union of all graphs; writes without
@@ -165,6 +219,12 @@ def _shapes(settings) -> Graph:
 @lru_cache(maxsize=1)
 def _ontology(settings) -> Graph:
     return to_graph(read_files(find_files(settings, ("ontology",))))
+
+
+def warm_up(settings) -> None:
+    """Load what the gate needs (and rdflib's SPARQL machinery) before the first write arrives."""
+    _shapes(settings)
+    _ontology(settings)
 
 
 def touched_nodes(removed, added) -> set:
@@ -236,7 +296,7 @@ def compute_update(store: ox.Store, job: dict, settings) -> dict:
                 else:
                     overlay.removed.discard(quad)
     except UpdateRefused as err:
-        return {"ok": False, "status": 400, "message": str(err)}
+        return {"ok": False, "status": 400, "message": str(err), "position": err.position}
     skolem = Skolemizer(settings)
     overlay.added = {skolem.quad(q) for q in overlay.added}
     results, focus = gate(overlay, settings)

@@ -18,6 +18,10 @@ log = logging.getLogger("gros.execution")
 
 CHUNK = 64 * 1024
 
+#: format= values that clients (SPARQLWrapper among them) also send for CONSTRUCT/DESCRIBE,
+#: meaning the RDF serialisation of the same family.
+GRAPH_SYNONYMS = {"xml": "rdfxml", "json": "jsonld"}
+
 
 class PipeWriter:
     """A binary file-like object that sends what is written as ("chunk", bytes) messages."""
@@ -47,6 +51,10 @@ class Executor:
         self.settings = settings
         self.store: ox.Store | None = None
         self.snapshot: str | None = None
+        # Parse the shapes and ontology now, while the worker starts, not in the first write.
+        from .changes import warm_up
+
+        warm_up(settings)
 
     def _store(self, snapshot: str) -> ox.Store:
         """The read-only snapshot the job names (the service makes one per revision)."""
@@ -83,7 +91,9 @@ class Executor:
             result = store.query(job["text"], substitutions=job.get("substitutions") and {
                 ox.Variable(k): v for k, v in job["substitutions"].items()}, **options)
         except SyntaxError as err:
-            send(error(400, f"the query does not parse: {err}", position=_position(str(err))))
+            position = _position(str(err))
+            where = f" at line {position['line']}, column {position['column']}" if position else ""
+            send(error(400, f"the query does not parse{where}: {err}", position=position))
             return
         except ValueError as err:  # e.g. an unsupported feature reported by the engine
             send(error(400, f"the query cannot be run: {err}"))
@@ -93,8 +103,11 @@ class Executor:
             offered, kind = formats.RESULT_FORMATS, ("ask" if isinstance(result, ox.QueryBoolean) else "select")
         else:
             offered, kind = formats.GRAPH_FORMATS, "graph"
+        requested = job.get("format")
+        if kind == "graph" and requested in GRAPH_SYNONYMS:
+            requested = GRAPH_SYNONYMS[requested]
         try:
-            fmt = formats.negotiate(job.get("accept"), offered, job.get("format"))
+            fmt = formats.negotiate(job.get("accept"), offered, requested)
         except formats.NotAcceptable as err:
             send(error(406, str(err), acceptable=[f.media_type for f in offered]))
             return

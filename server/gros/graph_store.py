@@ -6,6 +6,7 @@ writer as SPARQL updates (service.write), so they are all-or-nothing and validat
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from urllib.parse import parse_qsl
 
@@ -16,7 +17,7 @@ from starlette.responses import Response
 from . import formats
 from .errors import HTTPProblem
 from .sources import SourceError, parse_text
-from .sparql import decode, parameters, read_body, single
+from .sparql import decode, etag_matches, parameters, read_body, single
 
 router = APIRouter()
 
@@ -62,9 +63,9 @@ async def read_graph(request: Request):
         raise HTTPProblem(406, str(err)) from None
     except formats.UnknownFormat as err:
         raise HTTPProblem(400, str(err)) from None
-    etag = f'"r{service.revision}-{fmt.name}-{abs(hash(str(graph))) % 10**12}"'
+    etag = f'"r{service.revision}-{fmt.name}-{hashlib.sha256(str(graph).encode()).hexdigest()[:12]}"'
     headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
 
     def serialise() -> bytes:

@@ -167,40 +167,45 @@ class Service:
 
     async def _write(self, job: dict) -> WriteOutcome:
         async with self.writer:
+            self._refuse_protected_graphs(job.get("drop_graphs") or [])
             outcome = None
             async for kind, payload in self.run({**job, "kind": "update"}):
                 if kind == "error":
                     raise HTTPProblem(payload["status"], payload["message"])
                 outcome = payload
-            if not outcome["ok"]:
-                if outcome["status"] == 422:
-                    raise HTTPProblem(422, "the change was refused: the result would violate the shapes "
-                                           "(nothing was written)",
-                                      details=[_detail(r) for r in outcome["results"] if r["severity"] == "Violation"])
-                raise HTTPProblem(outcome["status"], outcome["message"])
+            if outcome.get("removed") is None:  # refused before evaluation (syntax and the like)
+                details = [outcome["position"]] if outcome.get("position") else []
+                raise HTTPProblem(outcome["status"], outcome["message"], details=details)
             removed = list(ox.parse(outcome["removed"], format=ox.RdfFormat.N_QUADS))
             added = list(ox.parse(outcome["added"], format=ox.RdfFormat.N_QUADS))
+            # Protected graphs first: a write there is refused whatever the shapes say.
             self._refuse_protected(removed + added)
-            if not removed and not added and not job.get("drop_graphs"):
+            if not outcome["ok"]:
+                raise HTTPProblem(422, "the change was refused: the result would violate the shapes "
+                                       "(nothing was written)",
+                                  details=[_detail(r) for r in outcome["results"] if r["severity"] == "Violation"])
+            # A graph that is replaced (PUT) keeps what old and new content share, which is in
+            # neither list; only a graph whose new content is empty is dropped by name.
+            drop = [] if job.get("added") else list(job.get("drop_graphs") or [])
+            if not removed and not added and not drop:
                 return WriteOutcome(self.revision, 0, 0)
             loop = asyncio.get_running_loop()
-            drop = job.get("drop_graphs") or []
             revision = await loop.run_in_executor(None, lambda: self.store.apply(removed, added, drop_graphs=drop))
             await loop.run_in_executor(None, self._new_snapshot)
             return WriteOutcome(revision, len(added), len(removed))
 
-    def _refuse_protected(self, quads) -> None:
-        meta = self.store.meta.value
-        for quad in quads:
-            graph = quad.graph_name
-            name = None if isinstance(graph, ox.DefaultGraph) else graph.value
-            if name == meta:
-                raise HTTPProblem(403, f"the graph <{meta}> holds the service's bookkeeping and cannot be changed")
+    def _refuse_protected_graphs(self, graphs) -> None:
+        for name in graphs:
+            if name == self.store.meta.value:
+                raise HTTPProblem(403, f"the graph <{name}> holds the service's bookkeeping and cannot be changed")
             if name in self.content_graphs:
                 raise HTTPProblem(403, f"the graph <{name}> is loaded from {self.content_graphs[name]}; change "
                                        f"that file instead (runtime edits belong in other graphs)")
 
+    def _refuse_protected(self, quads) -> None:
+        self._refuse_protected_graphs({q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)})
+
 
 def _detail(result: dict) -> dict:
-    return {"focusNode": result["focusNode"], "shape": result["shape"], "path": result["path"],
-            "value": result["value"], "message": result["message"], "severity": result["severity"]}
+    return {key: result[key] for key in ("focusNode", "shape", "rule", "path", "value", "message", "severity",
+                                         "constraint")}

@@ -58,6 +58,14 @@ def single(params: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match (RFC 9110 §13.1.2): "*" or any listed tag, compared weakly."""
+    if not header:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in [t.removeprefix("W/") for t in tags]
+
+
 def media_type(request: Request) -> str:
     return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
@@ -142,7 +150,7 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
         etag = f'"r{service.revision}-{fingerprint}"'
         headers["ETag"] = etag
         headers["Cache-Control"] = "no-cache"  # caches may keep it, but revalidate by ETag
-        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = "no-store"

@@ -71,6 +71,7 @@ class Result:
     messages: dict[str, str] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     constraint: str | None = None
+    rule: str | None = None  # the named SPARQL constraint or property shape that failed, if any
 
     def message(self, lang: str = "en") -> str:
         return self.messages.get(lang) or self.messages.get("en") or next(iter(self.messages.values()), "")
@@ -78,7 +79,7 @@ class Result:
     def as_dict(self) -> dict:
         return {"severity": self.severity, "focusNode": self.focus, "shape": self.shape, "path": self.path,
                 "value": self.value, "message": self.messages, "files": self.files,
-                "constraint": self.constraint}
+                "constraint": self.constraint, "rule": self.rule}
 
 
 @dataclass
@@ -186,8 +187,13 @@ def parse_report(report: Graph, shapes: Graph | None = None) -> list[Result]:
                 value=_term(report.value(node, SH.value)),
                 messages=messages,
                 constraint=_local(report.value(node, SH.sourceConstraintComponent)),
+                rule=_named(report.value(node, SH.sourceConstraint)),
             ))
     return results
+
+
+def _named(node) -> str | None:
+    return str(node) if isinstance(node, URIRef) else None
 
 
 # --- checks SHACL does not make -------------------------------------------------------------
@@ -260,6 +266,8 @@ def render_text(report: Report, root: Path | None = None) -> str:
         lines.append(f"  focus node: {r.focus}")
         if r.shape:
             lines.append(f"  shape:      {r.shape}")
+        if r.rule and r.rule != r.shape:
+            lines.append(f"  rule:       {r.rule}")
         if r.path:
             lines.append(f"  path:       {r.path}")
         if r.value is not None and r.value != r.focus:

@@ -1,0 +1,276 @@
+"""A real `gros serve` for the HTTP tests: a subprocess on a free port, reached over real HTTP.
+
+Registered in conftest.py (`pytest_plugins`). Fixtures:
+
+- `server` (session): content of this checkout (ontology/, shapes/, queries/) with
+  tests/fixtures/valid/minimal.ttl as the only data file, in a temporary root; started with
+  `--query-timeout 3 --workers 2 --max-rows 50` and GROS_UPDATE_TOKEN=test-token.
+- `readonly_server` (session, started only by the tests that ask for it): the same without a token.
+- `scratch_server` (one test): the same as `server`, for a test that may break the store.
+- `client`: an httpx.Client for `server`; `fresh_graph`: a graph IRI no other test uses.
+
+Helpers used by several test modules: `select`, `ask`, `update`, `dump_store`, `wait_for_workers`.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MINIMAL = ROOT / "tests" / "fixtures" / "valid" / "minimal.ttl"
+GROS = Path(sys.executable).with_name("gros")  # the venv running the tests
+TOKEN = "test-token"
+BASE = "https://w3id.org/gros/"
+GRAPH_BASE = BASE + "graph/"
+MINIMAL_GRAPH = GRAPH_BASE + "minimal"
+START_TIMEOUT = 90.0
+
+#: The server's flags; tests of the limits rely on them.
+QUERY_TIMEOUT = 3.0
+WORKERS = 2
+MAX_ROWS = 50
+
+
+@dataclass
+class RunningServer:
+    url: str
+    token: str | None
+    root: Path
+    store: Path
+    process: subprocess.Popen
+    log: Path
+    started_in: float = 0.0  # seconds from launch to the first 200 on /health
+
+    @property
+    def sparql(self) -> str:
+        return self.url + "/sparql"
+
+    @property
+    def graphs(self) -> str:
+        return self.url + "/rdf-graphs"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def content_root(folder: Path) -> Path:
+    """A content root: this checkout's ontology, shapes and queries, and minimal.ttl as data."""
+    if not MINIMAL.is_file():
+        pytest.fail(f"{MINIMAL} is missing: the HTTP tests serve it as their only data file")
+    for name in ("ontology", "shapes", "queries"):
+        shutil.copytree(ROOT / name, folder / name)
+    (folder / "data").mkdir()
+    shutil.copy(MINIMAL, folder / "data" / "minimal.ttl")
+    return folder
+
+
+def start_server(folder: Path, token: str | None, *extra_args: str) -> RunningServer:
+    root = content_root(folder / "root")
+    store = root / "var" / "store"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROS_")}
+    if token:
+        env["GROS_UPDATE_TOKEN"] = token
+    log = folder / "server.log"
+    command = [str(GROS), "serve", "--root", str(root), "--store", str(store), "--port", str(port),
+               "--query-timeout", f"{QUERY_TIMEOUT:g}", "--workers", str(WORKERS), "--max-rows", str(MAX_ROWS),
+               *extra_args]
+    began = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)
+    running = RunningServer(f"http://127.0.0.1:{port}", token, root, store, process, log)
+    deadline = began + START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"gros serve exited with {process.returncode} before it was ready:\n"
+                        f"{' '.join(command)}\n{running.output()}")
+        try:
+            if httpx.get(running.url + "/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            running.stop()
+            pytest.fail(f"gros serve did not answer GET /health with 200 within {START_TIMEOUT:g} s:\n"
+                        f"{' '.join(command)}\n{running.output()}")
+        time.sleep(0.2)
+    running.started_in = time.monotonic() - began
+    return running
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("gros-server"), TOKEN)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def readonly_server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("gros-readonly"), None)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def scratch_server(tmp_path):
+    """A server of its own, for a test whose failure would damage the store that the others share."""
+    running = start_server(tmp_path, TOKEN)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def fresh_graph() -> str:
+    return f"{GRAPH_BASE}test-{uuid.uuid4().hex}"
+
+
+@dataclass
+class Known:
+    """A resource that minimal.ttl describes, found by asking the server (so the tests follow the fixture)."""
+    resource: str
+    label_nl: str
+    label_en: str
+    type: str
+    triples: int  # triples with the resource as subject in the minimal graph
+    source: str  # a gros:Source of minimal.ttl
+
+
+@pytest.fixture(scope="session")
+def known(client) -> Known:
+    rows = select(client, f"""
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?s ?type ?nl ?en WHERE {{ GRAPH <{MINIMAL_GRAPH}> {{
+            ?s a ?type ; rdfs:label ?nl , ?en .
+            FILTER(LANG(?nl) = "nl" && LANG(?en) = "en" && STRSTARTS(STR(?type), "https://w3id.org/gros/def#"))
+        }} }} ORDER BY ?s ?type LIMIT 1""")
+    assert rows, "minimal.ttl describes no resource of a gros: class with labels in nl and en"
+    row = rows[0]
+    count = select(client, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{MINIMAL_GRAPH}> {{ <{row['s']}> ?p ?o }} }}")
+    sources = select(client, f"""SELECT ?s WHERE {{ GRAPH <{MINIMAL_GRAPH}> {{
+        ?s a <https://w3id.org/gros/def#Source> }} }} ORDER BY ?s LIMIT 1""")
+    assert sources, "minimal.ttl describes no gros:Source"
+    return Known(row["s"], row["nl"], row["en"], row["type"], int(count[0]["n"]), sources[0]["s"])
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def select(http: httpx.Client, query: str, **params) -> list[dict[str, str]]:
+    """The rows of a SELECT (values only), asserting the request succeeded."""
+    response = http.get("/sparql", params={"query": query, **params},
+                        headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    data = response.json()
+    return [{k: v["value"] for k, v in row.items()} for row in data["results"]["bindings"]]
+
+
+def ask(http: httpx.Client, query: str, **params) -> bool:
+    response = http.get("/sparql", params={"query": query, **params},
+                        headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    return response.json()["boolean"]
+
+
+def update(http: httpx.Client, text: str, token: str | None = TOKEN, **params) -> httpx.Response:
+    """POST an update (application/sparql-update); returns the response unchecked."""
+    headers = {"Content-Type": "application/sparql-update"}
+    if token:
+        headers.update(auth(token))
+    return http.post("/sparql", content=text.encode("utf-8"), headers=headers, params=params)
+
+
+def named_graphs(http: httpx.Client) -> list[str]:
+    """Every named graph in the store, from the service description (which the row limit does not cut)."""
+    from rdflib import Graph, Namespace
+
+    sd = Namespace("http://www.w3.org/ns/sparql-service-description#")
+    response = http.get("/sparql", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200, response.text
+    graph = Graph().parse(data=response.text, format="turtle")
+    return sorted(str(name) for name in graph.objects(None, sd.name))
+
+
+def dump_store(http: httpx.Client) -> dict[str, list[str]]:
+    """The whole store, every graph as sorted N-Triples lines, read through the Graph Store Protocol.
+
+    The store holds no blank nodes (they are skolemised), so equal stores give equal dumps.
+    """
+    dump = {}
+    for name in [None, *named_graphs(http)]:
+        params = {"default": ""} if name is None else {"graph": name}
+        response = http.get("/rdf-graphs", params=params, headers={"Accept": "application/n-triples"})
+        assert response.status_code == 200, (name, response.text)
+        dump[name or "DEFAULT"] = sorted(line for line in response.text.splitlines() if line.strip())
+    return dump
+
+
+def revision(http: httpx.Client) -> int:
+    response = http.get("/health")
+    assert response.status_code == 200, response.text
+    return response.json()["revision"]
+
+
+def wait_for_workers(url: str, workers: int = WORKERS, timeout: float = 30.0) -> None:
+    """Wait until `workers` simple queries can run at the same time (killed workers were replaced)."""
+    import concurrent.futures
+
+    def one() -> int:
+        try:
+            return httpx.get(url + "/sparql", params={"query": "ASK {}"}, timeout=10).status_code
+        except httpx.HTTPError:
+            return 0
+
+    deadline = time.monotonic() + timeout
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        while time.monotonic() < deadline:
+            if all(code == 200 for code in pool.map(lambda _: one(), range(workers))):
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"the server at {url} did not get {workers} free workers back within {timeout:g} s")
+
+
+def problem(response: httpx.Response) -> dict:
+    """The JSON error body, checked for the shape DESIGN.md fixes."""
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = json.loads(response.text)
+    assert set(body) == {"error", "status", "details"}, body
+    assert body["status"] == response.status_code
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["details"], list)
+    return body

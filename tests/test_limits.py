@@ -1,0 +1,135 @@
+"""The limits of `gros serve`, over real HTTP: the time limit (--query-timeout 3), the row limit
+(--max-rows 50) and overload (--workers 2, and a queue wait of 2 s before 503).
+
+Slow queries are cross products of the whole store, which Oxigraph cannot finish in seconds.
+After each test the fixture waits until both workers are back, so later tests are not affected
+by the workers these tests have killed.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from server_fixture import MAX_ROWS, QUERY_TIMEOUT, WORKERS, problem, wait_for_workers
+
+SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
+        "?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }")
+QUEUE_WAIT = 2.0  # Settings.queue_timeout; `gros serve` has no flag for it
+
+
+@pytest.fixture(autouse=True)
+def workers_back(server):
+    wait_for_workers(server.url)
+    yield
+    wait_for_workers(server.url)
+
+
+def timed_get(url: str, query: str, timeout: float = 30) -> tuple[httpx.Response, float]:
+    began = time.monotonic()
+    response = httpx.get(url + "/sparql", params={"query": query}, timeout=timeout,
+                         headers={"Accept": "application/sparql-results+json, application/json"})
+    return response, time.monotonic() - began
+
+
+@dataclass
+class AfterTimeout:
+    slow: httpx.Response
+    slow_took: float
+    next: httpx.Response  # a simple query sent right after the 503
+    next_took: float
+    health: int
+    workers_back: bool
+
+
+@pytest.fixture(scope="module")
+def after_timeout(server) -> AfterTimeout:
+    """One slow query (it costs the time limit), then what the server does right after it."""
+    wait_for_workers(server.url)
+    slow, slow_took = timed_get(server.url, SLOW)
+    following, next_took = timed_get(server.url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    health = httpx.get(server.url + "/health", timeout=5).status_code
+    try:
+        wait_for_workers(server.url, WORKERS, timeout=20)
+        back = True
+    except AssertionError:
+        back = False
+    return AfterTimeout(slow, slow_took, following, next_took, health, back)
+
+
+def test_a_query_past_the_time_limit_is_503(after_timeout):
+    assert after_timeout.slow.status_code == 503, after_timeout.slow.text
+
+
+def test_the_time_limit_stops_the_query_in_time(after_timeout):
+    assert QUERY_TIMEOUT - 0.5 <= after_timeout.slow_took < QUERY_TIMEOUT + 2, after_timeout.slow_took
+
+
+def test_the_time_limit_message_names_the_setting(after_timeout):
+    message = problem(after_timeout.slow)["error"]
+    assert "--query-timeout" in message and f"{QUERY_TIMEOUT:g} s" in message
+
+
+def test_the_server_answers_fast_right_after_a_timeout(after_timeout):
+    assert after_timeout.next.status_code == 200, after_timeout.next.text
+    assert int(after_timeout.next.json()["results"]["bindings"][0]["n"]["value"]) > 0
+    assert after_timeout.next_took < 1.5, after_timeout.next_took
+
+
+def test_health_is_200_right_after_a_timeout(after_timeout):
+    assert after_timeout.health == 200
+
+
+def test_the_stopped_worker_is_replaced(after_timeout):
+    # both workers can run a query at the same time again
+    assert after_timeout.workers_back
+
+
+def test_select_is_cut_at_the_row_limit_with_a_header(client):
+    response = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["results"]["bindings"]) == MAX_ROWS
+    header = response.headers["gros-result-truncated"]
+    assert header.startswith("true") and "--max-rows" in header
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "application/sparql-results+xml"])
+def test_the_row_limit_holds_in_other_formats(client, accept):
+    response = client.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"}, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert "gros-result-truncated" in response.headers
+    if accept == "text/csv":
+        assert len(response.text.strip().split("\r\n")) == MAX_ROWS + 1  # and the header row
+    else:
+        assert response.text.count("<result>") == MAX_ROWS
+
+
+def test_construct_is_cut_at_the_row_limit(client):
+    response = client.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"},
+                          headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200
+    assert len(response.text.strip().splitlines()) == MAX_ROWS
+    assert "gros-result-truncated" in response.headers
+
+
+def test_a_result_within_the_limit_has_no_truncation_header(client):
+    response = client.get("/sparql", params={"query": f"SELECT * WHERE {{ ?s ?p ?o }} LIMIT {MAX_ROWS}"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]["bindings"]) == MAX_ROWS
+    assert "gros-result-truncated" not in response.headers
+
+
+def test_overload_is_503_with_retry_after(server):
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+        slow = [pool.submit(timed_get, server.url, SLOW) for _ in range(WORKERS)]
+        time.sleep(0.5)  # both workers are busy now
+        response, elapsed = timed_get(server.url, "ASK {}")
+        assert response.status_code == 503, response.text
+        assert int(response.headers["retry-after"]) >= 1
+        message = problem(response)["error"]
+        assert "busy" in message and "--workers" in message
+        assert elapsed < QUEUE_WAIT + 1.5, elapsed
+        assert [f.result()[0].status_code for f in slow] == [503] * WORKERS
