@@ -90,3 +90,24 @@ def test_query_formats(tmp_path):
     assert as_json["results"]["bindings"]
     csv_text = run("query", name, "--root", str(ROOT), "--format", "csv").output
     assert csv_text.splitlines()[0].split(",") == as_json["head"]["vars"]
+
+
+def test_serve_refuses_to_start_on_invalid_data_and_prints_the_report(small_root, tmp_path):
+    (small_root / "data" / "typo.ttl").write_text(
+        "<https://w3id.org/gros/id/organisation/x> <https://w3id.org/gros/def#memberof> "
+        "<https://w3id.org/gros/id/region/netherlands> .\n", encoding="utf-8")
+    gros = Path(sys.executable).with_name("gros")
+    completed = subprocess.run([str(gros), "serve", "--root", str(small_root), "--store", str(tmp_path / "store"),
+                                "--port", "1"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1
+    assert "does not start" in completed.stderr
+    assert "https://w3id.org/gros/def#memberof" in completed.stderr and "data/typo.ttl" in completed.stderr
+
+
+def test_serve_reports_a_broken_file_with_its_position(small_root, tmp_path):
+    (small_root / "data" / "broken.ttl").write_text('<a> <b> "open .\n', encoding="utf-8")
+    gros = Path(sys.executable).with_name("gros")
+    completed = subprocess.run([str(gros), "serve", "--root", str(small_root), "--store", str(tmp_path / "store"),
+                                "--port", "1"], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2
+    assert f"{small_root / 'data' / 'broken.ttl'}:1:" in completed.stderr
