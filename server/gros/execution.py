@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from itertools import islice
 
 import pyoxigraph as ox
 
@@ -125,34 +126,25 @@ class Executor:
             return
         if kind == "select":
             variables = [v.value for v in result.variables]
-            rows = iter(result)
-            truncated = False
-            if limit:
-                # Read up to limit+1 rows first, so the response head can say it is truncated.
-                buffered = []
-                for row in rows:
-                    buffered.append(row)
-                    if len(buffered) > limit:
-                        truncated = True
-                        break
-                rows = iter(buffered[:limit])
+            rows, truncated = take(result, limit)
             send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": truncated}))
             stats = results.write_solutions(variables, rows, fmt, out)
         else:
-            triples = iter(result)
-            truncated = False
-            if limit:
-                buffered = []
-                for triple in triples:
-                    buffered.append(triple)
-                    if len(buffered) > limit:
-                        truncated = True
-                        break
-                triples = iter(buffered[:limit])
+            triples, truncated = take(result, limit)
             send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": truncated}))
             stats = results.write_triples(triples, fmt, out)
         out.flush()
         send(("end", {"rows": stats.rows, "truncated": truncated}))
+
+
+def take(items, limit: int | None):
+    """(iterator, truncated). With a limit, read up to limit+1 items first, so that the
+    response head can say whether the result was cut; memory is bounded by the limit."""
+    items = iter(items)
+    if not limit:
+        return items, False
+    buffered = list(islice(items, limit + 1))
+    return iter(buffered[:limit]), len(buffered) > limit
 
 
 def _position(message: str) -> dict | None:

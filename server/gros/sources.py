@@ -68,13 +68,18 @@ def parse_file(path: Path, base_iri: str | None = None) -> list[ox.Triple]:
     try:
         return [q.triple for q in ox.parse(path=str(path), format=fmt, base_iri=base_iri)]
     except SyntaxError as err:
-        # Oxigraph: "Parser error between line 4 column 11 and line 5 column 1: <message>"
-        message = str(err.msg if hasattr(err, "msg") else err)
-        if ": " in message and message.startswith("Parser error"):
-            message = message.split(": ", 1)[1]
-        raise SourceError(path, message, err.lineno, err.offset) from None
+        raise _positioned(path, err) from None
     except (OSError, ValueError) as err:
         raise SourceError(path, str(err)) from None
+
+
+def _positioned(where, err: SyntaxError) -> SourceError:
+    """Oxigraph says "Parser error between line 4 column 11 and line 5 column 1: <message>";
+    the position is also in err.lineno/err.offset, so keep only the message."""
+    message = str(err.msg if hasattr(err, "msg") else err)
+    if ": " in message and message.startswith("Parser error"):
+        message = message.split(": ", 1)[1]
+    return SourceError(where, message, err.lineno, err.offset)
 
 
 def parse_text(text: str | bytes, media_type: str, label: str = "request body", base_iri: str | None = None) -> list[ox.Triple]:
@@ -85,10 +90,7 @@ def parse_text(text: str | bytes, media_type: str, label: str = "request body", 
     try:
         return [q.triple for q in ox.parse(text, format=fmt, base_iri=base_iri)]
     except SyntaxError as err:
-        message = str(err.msg if hasattr(err, "msg") else err)
-        if ": " in message and message.startswith("Parser error"):
-            message = message.split(": ", 1)[1]
-        raise SourceError(label, message, err.lineno, err.offset) from None
+        raise _positioned(label, err) from None
 
 
 def find_files(settings: Settings, kinds=("ontology", "data")) -> list[ContentFile]:

@@ -125,15 +125,20 @@ def describe_or_page(request: Request) -> Response:
     return describe_service(request, wanted)
 
 
+def screen(service, text: str) -> None:
+    """Refuse SERVICE/LOAD to endpoints that are not allow-listed (see guards.py)."""
+    try:
+        guards.check(text, service.settings.allow_service)
+    except guards.NetworkAccessRefused as err:
+        service.metrics.refusals.labels("network").inc()
+        raise HTTPProblem(400, str(err)) from None
+
+
 async def run_query(request: Request, query: str, params: dict[str, list[str]], cacheable: bool):
     service = request.app.state.service
     if not query.strip():
         raise HTTPProblem(400, "the query is empty")
-    try:
-        guards.check(query, service.settings.allow_service)
-    except guards.NetworkAccessRefused as err:
-        service.metrics.refusals.labels("network").inc()
-        raise HTTPProblem(400, str(err)) from None
+    screen(service, query)
     job = {
         "kind": "query",
         "text": query,
@@ -196,11 +201,7 @@ async def run_update(request: Request, update: str, params: dict[str, list[str]]
     service.check_token(request.headers.get("authorization"))
     if not update.strip():
         raise HTTPProblem(400, "the update is empty")
-    try:
-        guards.check(update, service.settings.allow_service)
-    except guards.NetworkAccessRefused as err:
-        service.metrics.refusals.labels("network").inc()
-        raise HTTPProblem(400, str(err)) from None
+    screen(service, update)
     outcome = await service.write({"text": update, "using": params.get("using-graph-uri", []),
                                    "using_named": params.get("using-named-graph-uri", [])})
     return JSONResponse({"added": outcome.added, "removed": outcome.removed, "revision": outcome.revision},
