@@ -25,6 +25,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.algebra import translateUpdate
 from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Update
 
 from . import validation
 from .sources import find_files, read_files, to_graph
@@ -65,6 +66,8 @@ class OverlayStore(OxigraphStore):
         super().__init__(store=base)
         self.added: set[ox.Quad] = set()
         self.removed: set[ox.Quad] = set()
+        self.dropped: set[str] = set()  # graphs named by DROP: dropped by name on commit
+        self.visible: set | None = None  # USING NAMED: the only graphs GRAPH ?g may range over
 
     def _base_has(self, quad: ox.Quad) -> bool:
         return quad in self._inner
@@ -122,6 +125,8 @@ class OverlayStore(OxigraphStore):
     def contexts(self, triple=None):
         graphs = {q.graph_name for q in self.added if not isinstance(q.graph_name, ox.DefaultGraph)}
         graphs |= set(self._inner.named_graphs())
+        if self.visible is not None:
+            graphs &= self.visible
         for graph in graphs:
             yield Graph(store=self, identifier=from_ox(graph))
 
@@ -130,6 +135,15 @@ class OverlayStore(OxigraphStore):
 
     def remove_graph(self, graph):
         self.remove((None, None, None), graph)
+        identifier = getattr(graph, "identifier", graph)
+        if isinstance(identifier, URIRef):
+            self.dropped.add(str(identifier))
+
+    def emptied_graphs(self) -> list[str]:
+        """Named graphs this change leaves without triples: they are dropped by name on commit."""
+        touched = {q.graph_name.value for q in self.removed if isinstance(q.graph_name, ox.NamedNode)}
+        touched |= self.dropped
+        return sorted(g for g in touched if not any(True for _ in self._quads((None, None, None, ox.NamedNode(g)))))
 
     def query(self, *args, **kwargs):
         raise NotImplementedError  # makes rdflib use its own engine, over this overlay
@@ -151,6 +165,27 @@ def _apply_protocol_dataset(update, using: list[str], using_named: list[str]) ->
         clauses = [CompValue("UsingClause", default=URIRef(g)) for g in using]
         clauses += [CompValue("UsingClause", named=URIRef(g)) for g in using_named]
         operation["using"] = clauses
+
+
+EMPTY_GRAPH = URIRef("urn:x-gros:empty-graph")  # names no graph: USING it gives an empty default graph
+
+
+def _scope_using(update) -> None:
+    """USING NAMED without USING: the default graph of the WHERE clause is empty (SPARQL 1.1
+    Update §3.1.3.1); rdflib would keep the whole dataset, so an empty one is named."""
+    for operation in update.algebra:
+        if operation.name == "Modify" and operation.using:
+            if not any(clause.default for clause in operation.using):
+                operation["using"] = [*operation.using, CompValue("UsingClause", default=EMPTY_GRAPH)]
+
+
+def _missing_graphs(update, store: ox.Store) -> None:
+    """DROP or CLEAR of a graph that does not exist fails unless SILENT (SPARQL 1.1 Update §3.2)."""
+    for operation in update.algebra:
+        if operation.name in ("Drop", "Clear") and isinstance(operation.graphiri, URIRef) and not operation.silent:
+            if not store.contains_named_graph(ox.NamedNode(str(operation.graphiri))):
+                raise UpdateRefused(f"{operation.name.upper()} GRAPH <{operation.graphiri}>: there is no such "
+                                    f"graph (add SILENT to ignore this)")
 
 
 def _create_graphs(update, store: ox.Store) -> None:
@@ -192,6 +227,8 @@ def evaluate_update(store: ox.Store, text: str, using=(), using_named=(), base_i
         message = getattr(err, "msg", None) or str(err)
         raise UpdateRefused(f"the update does not parse: {message}", position) from None
     _apply_protocol_dataset(update, list(using), list(using_named))
+    _scope_using(update)
+    _missing_graphs(update, store)
     _create_graphs(update, store)
     overlay = OverlayStore(store)
     # ConjunctiveGraph, not Dataset: rdflib's INSERT DATA fails on a union-default Dataset, and
@@ -201,7 +238,13 @@ def evaluate_update(store: ox.Store, text: str, using=(), using_named=(), base_i
         warnings.simplefilter("ignore", DeprecationWarning)
         dataset = ConjunctiveGraph(store=overlay, identifier=DATASET_DEFAULT_GRAPH_ID)
     try:
-        dataset.update(update, use_store_provided=False)
+        # One operation at a time, so that each sees only the named graphs its USING NAMED lists.
+        for operation in update.algebra:
+            clauses = (operation.using or []) if operation.name == "Modify" else []
+            named = [c.named for c in clauses if c.named]
+            overlay.visible = {ox.NamedNode(str(n)) for n in named} if named else None
+            dataset.update(Update(update.prologue, [operation]), use_store_provided=False)
+        overlay.visible = None
     except UpdateRefused:
         raise
     except Exception as err:
@@ -307,6 +350,7 @@ def compute_update(store: ox.Store, job: dict, settings) -> dict:
         "removed": ox.serialize(sorted(overlay.removed, key=str), format=ox.RdfFormat.N_QUADS) or b"",
         "added": ox.serialize(sorted(overlay.added, key=str), format=ox.RdfFormat.N_QUADS) or b"",
         "focus": focus,
+        "emptied": overlay.emptied_graphs(),
         "results": [r.as_dict() for r in results],
         "counts": {"removed": len(overlay.removed), "added": len(overlay.added), "focus": len(focus)},
     }

@@ -81,13 +81,18 @@ class Executor:
 
     def query(self, job: dict, send) -> None:
         store = self._store(job["snapshot"])
-        options = {}
-        if job.get("default_graphs"):
-            options["default_graph"] = [ox.NamedNode(g) for g in job["default_graphs"]]
-        else:
+        options = {"base_iri": job.get("base_iri")}
+        defaults, named = job.get("default_graphs") or [], job.get("named_graphs") or []
+        if defaults or named:
+            # The protocol's dataset wins over FROM (SPARQL 1.1 Protocol §2.1.4); named graphs
+            # without default graphs leave the default graph empty.
+            options["default_graph"] = [ox.NamedNode(g) for g in defaults]
+            if named:
+                options["named_graphs"] = [ox.NamedNode(g) for g in named]
+        elif not job.get("has_from"):
+            # Our default: the union of all graphs. A query with FROM / FROM NAMED names its
+            # own dataset, which the union option would override.
             options["use_default_graph_as_union"] = True
-        if job.get("named_graphs"):
-            options["named_graphs"] = [ox.NamedNode(g) for g in job["named_graphs"]]
         try:
             result = store.query(job["text"], substitutions=job.get("substitutions") and {
                 ox.Variable(k): v for k, v in job["substitutions"].items()}, **options)

@@ -79,20 +79,40 @@ async def read_graph(request: Request):
     return Response(body, media_type=fmt.media_type, headers=headers)
 
 
-async def _uploaded(request: Request, graph) -> bytes:
-    """The request body as N-Quads in `graph`, or 400/415 naming what is wrong and where."""
-    service = request.app.state.service
+def _parse_document(body: bytes, content_type: str | None, graph, label: str) -> list:
+    """One RDF document as triples, or 400/415 naming what is wrong and where."""
     try:
-        fmt = formats.for_upload(request.headers.get("content-type"))
+        fmt = formats.for_upload(content_type)
     except formats.UnsupportedMediaType as err:
         raise HTTPProblem(415, str(err)) from None
-    body = await read_body(request, service.settings.max_body)
-    decode(body, "request body")
+    decode(body, label)
     try:
-        triples = parse_text(body, fmt.media_type, base_iri=None if isinstance(graph, ox.DefaultGraph) else graph.value)
+        return parse_text(body, fmt.media_type, label=label,
+                          base_iri=None if isinstance(graph, ox.DefaultGraph) else graph.value)
     except SourceError as err:
-        raise HTTPProblem(400, f"the {fmt.name} body does not parse: {err.message}",
+        raise HTTPProblem(400, f"the {fmt.name} {label} does not parse: {err.message}",
                           details=[{"line": err.line, "column": err.column}]) from None
+
+
+async def _uploaded(request: Request, graph, multipart: bool = False) -> bytes:
+    """The request body as N-Quads in `graph`. With `multipart`, a multipart/form-data body is
+    accepted too: every part is an RDF document, all merged into the graph (GSP §5.5)."""
+    service = request.app.state.service
+    content_type = request.headers.get("content-type")
+    triples = []
+    if multipart and (content_type or "").lower().startswith("multipart/form-data"):
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > service.settings.max_body:
+            raise HTTPProblem(413, f"the request body is larger than the limit of {service.settings.max_body} bytes")
+        form = await request.form(max_part_size=service.settings.max_body)
+        for name, part in form.multi_items():
+            if isinstance(part, str):
+                raise HTTPProblem(400, f"the form field {name!r} is not a file: each part must be an RDF document")
+            body = await part.read()
+            triples += _parse_document(body, part.content_type, graph, f"part {part.filename or name!r}")
+    else:
+        body = await read_body(request, service.settings.max_body)
+        triples = _parse_document(body, content_type, graph, "request body")
     quads = (ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
 
@@ -121,7 +141,7 @@ async def post_graph(request: Request):
     if created:  # POST to the graph store itself makes a new graph (Graph Store Protocol §5.5)
         graph = ox.NamedNode(f"{service.settings.graph_base}upload-{uuid.uuid4().hex}")
     existed = _exists(service.store.store, graph)
-    await service.write({"text": None, "added": await _uploaded(request, graph), "drop_graphs": []})
+    await service.write({"text": None, "added": await _uploaded(request, graph, multipart=True), "drop_graphs": []})
     if created:
         return Response(status_code=201, headers={"Location": graph.value})
     return Response(status_code=204 if existed else 201)

@@ -5,18 +5,15 @@ make a public endpoint an open proxy into the server's network. Neither lets us 
 off, so requests are screened before they run: SERVICE and LOAD are refused unless every IRI
 they name is on the allow-list (`--allow-service`, empty by default).
 
-The screen works on tokens, not on a full parse: comments, strings and IRIs are blanked out
-first, so the keywords are only found where they are keywords ("service" inside a string, an
-IRI or a prefixed name such as ex:service does not count).
+The screen works on tokens, not on a full parse (see sparql_text.py), so the keywords are only
+found where they are keywords ("service" in a string, an IRI or ex:service does not count).
 """
 from __future__ import annotations
 
 import re
 
-_STRING = r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\''
-_IRI = r'<[^<>"{}|^`\\\x00-\x20]*>'
-_COMMENT = r'#[^\n]*'
-_TOKENS = re.compile(f"({_STRING})|({_IRI})|({_COMMENT})", re.DOTALL)
+from .sparql_text import blank
+
 _KEYWORD = re.compile(r'(?<![\w:?$])(SERVICE|LOAD)(?![\w:-])', re.IGNORECASE)
 _TARGET = re.compile(r'\s*(?:SILENT\s+)?(<[^>]*>|\S+)', re.IGNORECASE)
 
@@ -25,22 +22,9 @@ class NetworkAccessRefused(ValueError):
     """The request names SERVICE or LOAD with a target that is not allowed."""
 
 
-def _blank(text: str) -> tuple[str, list[str]]:
-    """The text with strings and comments blanked and IRIs replaced by numbered markers."""
-    iris: list[str] = []
-
-    def replace(match: re.Match) -> str:
-        if match.group(2):
-            iris.append(match.group(2)[1:-1])
-            return f"<{len(iris) - 1}>"
-        return " " * len(match.group(0))
-
-    return _TOKENS.sub(replace, text), iris
-
-
 def network_targets(text: str) -> list[tuple[str, str | None]]:
     """(keyword, target IRI or None when not a plain IRI) for each SERVICE/LOAD in the text."""
-    blanked, iris = _blank(text)
+    blanked, iris = blank(text)
     found = []
     for match in _KEYWORD.finditer(blanked):
         keyword = match.group(1).upper()

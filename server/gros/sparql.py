@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from . import formats, guards
+from . import formats, guards, sparql_text
 from .errors import HTTPProblem
 from .service_description import describe_service, query_page
 
@@ -125,6 +125,11 @@ def describe_or_page(request: Request) -> Response:
     return describe_service(request, wanted)
 
 
+def endpoint(request: Request) -> str:
+    """The base IRI of a request's query or update: the endpoint's own URL."""
+    return str(request.url.replace(query="", fragment=""))
+
+
 def screen(service, text: str) -> None:
     """Refuse SERVICE/LOAD to endpoints that are not allow-listed (see guards.py)."""
     try:
@@ -147,6 +152,8 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
         "accept": (request.headers.get("accept") or "")[:4096],
         "format": single(params, "format"),
         "limit": service.settings.max_rows,
+        "base_iri": endpoint(request),
+        "has_from": sparql_text.has_keyword(query, "FROM"),
     }
     headers = {"Vary": "Accept"}
     if cacheable:
@@ -203,6 +210,7 @@ async def run_update(request: Request, update: str, params: dict[str, list[str]]
         raise HTTPProblem(400, "the update is empty")
     screen(service, update)
     outcome = await service.write({"text": update, "using": params.get("using-graph-uri", []),
-                                   "using_named": params.get("using-named-graph-uri", [])})
+                                   "using_named": params.get("using-named-graph-uri", []),
+                                   "base_iri": endpoint(request)})
     return JSONResponse({"added": outcome.added, "removed": outcome.removed, "revision": outcome.revision},
                         headers={"Cache-Control": "no-store"})
