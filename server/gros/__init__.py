@@ -4,22 +4,46 @@
     dataset = gros.load()                       # rdflib Dataset, one named graph per file
     rows = gros.query("bodies-covering-region", region="https://w3id.org/gros/id/region/limburg-nl")
 
-Neither needs a server: both read the content files of the checkout (or GROS_ROOT).
+Neither needs a server: both read the content files of the checkout (or GROS_ROOT). With
+`store=PATH` both read an on-disk store instead, for instance one that `gros load` filled with
+your own data next to ours (docs/integrating-your-data.md).
 """
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
 
-def load(settings=None):
-    """The whole graph (ontology + data) as an rdflib Dataset, one named graph per file."""
+def load(settings=None, store=None):
+    """The whole graph as an rdflib Dataset, one named graph per file of ontology/ and data/.
+
+    The Dataset's default graph is the union of its named graphs (as on the SPARQL endpoint), so
+    `dataset.query("SELECT ...")` sees everything; `dataset.graph(IRI)` is one file's graph,
+    `https://w3id.org/gros/graph/{file-stem}`.
+
+    With `store=PATH` (a folder that `gros load` or `gros serve --store` wrote), the Dataset holds
+    every graph of that store instead - the GROS graph and your own - without the server's
+    bookkeeping graph.
+    """
     from rdflib import Dataset, URIRef
 
     from .settings import Settings
     from .sources import find_files, read_files, to_rdflib
 
     settings = settings or Settings.from_env()
-    dataset = Dataset()
+    dataset = Dataset(default_union=True)
+    if store is not None:
+        import pyoxigraph as ox
+
+        from .loading import open_for_query
+
+        meta = ox.NamedNode(settings.graph_base + "meta")
+        for quad in open_for_query(_path(store)).quads_for_pattern(None, None, None, None):
+            if quad.graph_name == meta:
+                continue
+            graph = (dataset.graph(URIRef(quad.graph_name.value)) if isinstance(quad.graph_name, ox.NamedNode)
+                     else dataset.default_context)
+            graph.add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+        return dataset
     for content in read_files(find_files(settings)):
         graph = dataset.graph(URIRef(content.graph))
         for t in content.triples:
@@ -27,14 +51,37 @@ def load(settings=None):
     return dataset
 
 
-def query(name: str, settings=None, **params) -> list[dict]:
-    """Rows of a named query of queries/ (values as strings), run over the content files."""
+def query(name: str, settings=None, store=None, **params) -> list[dict]:
+    """The rows of a named query, as dicts of strings (IRIs and literal values; None if unbound).
+
+    `name` is a query of queries/ (`gros query --list` lists them) or the path of a .rq file with
+    the same header. Parameters are passed by name and bound as SPARQL variables, never pasted
+    into the text: `gros.query("members-on-date", date="2010-01-01")`. The query runs over the
+    content files, or with `store=PATH` over that on-disk store (the GROS graph plus what
+    `gros load` added).
+    """
+    from pathlib import Path
+
     from . import queries
     from .settings import Settings
     from .sources import find_files, read_files
     from .store import memory_store
 
     settings = settings or Settings.from_env()
-    named = queries.find_query(settings.queries_dir, name)
-    store = memory_store(read_files(find_files(settings)))
-    return queries.rows(queries.run(store, named, {k: str(v) for k, v in params.items()}))
+    if str(name).endswith(".rq") and Path(name).is_file():
+        named = queries.read_query(Path(name))
+    else:
+        named = queries.find_query(settings.queries_dir, name)
+    if store is not None:
+        from .loading import open_for_query
+
+        oxigraph_store = open_for_query(_path(store))
+    else:
+        oxigraph_store = memory_store(read_files(find_files(settings)))
+    return queries.rows(queries.run(oxigraph_store, named, {k: str(v) for k, v in params.items()}))
+
+
+def _path(value):
+    from pathlib import Path
+
+    return Path(value)

@@ -10,9 +10,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 
-from . import __version__, graph_store, sparql
+from . import __version__, downloads, graph_store, pages, query_api, security_headers, sparql
 from .errors import HTTPProblem, problem_response
 from .observability import AccessLog
+from .ratelimit import RateLimit
 from .service import Service
 from .settings import Settings
 
@@ -36,13 +37,27 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             app.state.ready = False
             await service.stop()
 
+    # No /docs or /redoc: FastAPI loads them from a CDN with inline script, which the service's
+    # offline, strict Content-Security-Policy forbids. The OpenAPI document stays at /openapi.json.
     app = FastAPI(title="GROS knowledge graph", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="SPARQL 1.1 endpoint and Graph Store of the GROS knowledge graph "
                               "(cross-border cooperation NL-BE-DE).")
     app.state.service = service
     app.state.ready = False
     app.include_router(sparql.router)
     app.include_router(graph_store.router)
+    app.include_router(downloads.router)  # /dumps, /export, /context.jsonld
+    app.include_router(query_api.router)  # /queries
+    # Linked-data pages (/, /id/..., /def, /dataset, /classes, /search, /map, /timeline) and
+    # their static files; the security headers wrap everything, errors and 500s included.
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
+    security_headers.install(app)
+
+    # Per-client rate limits (off unless gros serve --rate-queries / --rate-writes); inside CORS,
+    # so that a page can read the 429 and its Retry-After.
+    app.add_middleware(RateLimit, settings=service.settings, metrics=service.metrics)
 
     # Any web page may query; writes need a bearer token, never a cookie, so CORS is granted
     # without credentials (a page can only write with a token its user gave it).

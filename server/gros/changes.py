@@ -13,11 +13,14 @@ gate's cost grows with the size of the change, not of the store.
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
 import warnings
 from functools import lru_cache
 
 import pyoxigraph as ox
 import rdflib.plugins.sparql
+import rdflib.plugins.sparql.evaluate
 from oxrdflib import OxigraphStore
 from oxrdflib._converter import from_ox, to_ox, to_ox_quad_pattern
 from rdflib import ConjunctiveGraph, Graph, Literal, URIRef
@@ -33,6 +36,18 @@ from .store import Skolemizer
 
 # rdflib would otherwise fetch any IRI named in USING or LOAD from the web.
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error, not a new request: an allow-listed SERVICE endpoint cannot send
+    the server on to an address that is not on the list (guards.py)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} not followed", headers, fp)
+
+
+# rdflib evaluates SERVICE in updates with urllib's urlopen, which follows redirects.
+rdflib.plugins.sparql.evaluate.urlopen = urllib.request.build_opener(_NoRedirects()).open
 
 PART_OF = ox.NamedNode("https://w3id.org/gros/def#partOf")
 SOURCE_FILE = ox.NamedNode("https://w3id.org/gros/def#sourceFile")
@@ -314,7 +329,9 @@ def gate(overlay: OverlayStore, settings) -> tuple[list, list[str]]:
     focus = {n for n in focus if isinstance(n, ox.NamedNode)}
     graph = neighbourhood(overlay, focus)
     graph += _ontology(settings)
-    focus_refs = [URIRef(n.value) for n in focus]
+    # Plain strings: pyshacl tries to expand focus nodes that do not start with http:, https:,
+    # urn: or file: as CURIEs, which fails with a TypeError for a URIRef (mailto:, javascript:).
+    focus_refs = [n.value for n in focus]
     results = validation.validate_graph(graph, _shapes(settings), focus_nodes=focus_refs) if focus_refs else []
     return results, sorted(n.value for n in focus)
 

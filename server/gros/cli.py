@@ -104,8 +104,15 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--list", "list_only", is_flag=True, help="List the named queries with their titles.")
 @click.option("--lang", type=click.Choice(["nl", "en"]), default="en", show_default=True,
               help="Language of titles in --list.")
-def query(root, name, params, fmt, list_only, lang):
-    """Run the named query NAME of queries/ over the content files (no server needed)."""
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Query this on-disk store (say, one that gros load filled) instead of the content files.")
+def query(root, name, params, fmt, list_only, lang, store_path):
+    """Run the named query NAME of queries/ over the content files (no server needed).
+
+    NAME may also be the path of a .rq file with the same header (title, description in nl and
+    en). With --store PATH the query runs over that store: the GROS graph plus what gros load
+    added to it.
+    """
     settings = _settings(root)
     try:
         available = named_queries.all_queries(settings.queries_dir)
@@ -118,10 +125,24 @@ def query(root, name, params, fmt, list_only, lang):
         if not name and not list_only:
             click.echo("\nRun one with: gros query NAME [--param NAME=VALUE]", err=True)
         return
+    if name.endswith(".rq") and Path(name).is_file():
+        try:
+            available[name] = named_queries.read_query(Path(name))
+        except named_queries.QueryFileError as err:
+            _input_error(str(err))
     if name not in available:
         _input_error(f"no named query {name!r}. Known: {', '.join(available)}")
     named = available[name]
-    store = memory_store(_read_content(settings))
+    if store_path:
+        from .loading import open_for_query
+        from .store import StoreError
+
+        try:
+            store = open_for_query(store_path)
+        except StoreError as err:
+            _input_error(str(err))
+    else:
+        store = memory_store(_read_content(settings))
     try:
         result = named_queries.run(store, named, _parse_params(params))
     except named_queries.ParameterError as err:
@@ -155,23 +176,36 @@ def query(root, name, params, fmt, list_only, lang):
 @click.option("--max-body", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
               help="Largest request body in bytes (413 above).")
 @click.option("--allow-service", multiple=True, metavar="IRI",
-              help="An endpoint that SERVICE and LOAD may contact (repeatable; none by default).")
-def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_body, allow_service):
+              help="An endpoint that SERVICE may contact (repeatable; none by default; LOAD is never run).")
+@click.option("--rate-queries", type=click.FloatRange(min=0), default=0, show_default=True, metavar="N",
+              help="Reads a second per client address (429 with Retry-After above); 0 for no limit.")
+@click.option("--rate-writes", type=click.FloatRange(min=0), default=0, show_default=True, metavar="N",
+              help="Writes (updates, Graph Store PUT/POST/DELETE) a second per client address; 0 for no limit.")
+@click.option("--rate-burst", type=click.FloatRange(min=0), default=5, show_default=True, metavar="SECONDS",
+              help="How many seconds' worth of requests a client may send at once.")
+def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_body, allow_service,
+          rate_queries, rate_writes, rate_burst):
     """Validate and load the content, then serve SPARQL 1.1 on http://HOST:PORT/sparql.
 
-    Updates are enabled when GROS_UPDATE_TOKEN is set; clients then send
-    Authorization: Bearer <token>. Without it the service is read-only.
+    Updates are enabled when GROS_UPDATE_TOKEN is set, or GROS_UPDATE_TOKEN_FILE names a file of
+    `name:token` lines; clients then send Authorization: Bearer <token>. Without either the
+    service is read-only.
     """
     import uvicorn
 
     from .app import create_app
     from .service import InvalidContent, Service
     from .store import StoreError
+    from .tokens import TokenFileError
 
     settings = _settings(root, host=host, port=port, store_path=store_path, query_timeout=query_timeout,
                          workers=workers, max_rows=max_rows, max_body=max_body,
-                         allow_service=tuple(allow_service) or None)
-    service = Service(settings)
+                         allow_service=tuple(allow_service) or None, rate_queries=rate_queries,
+                         rate_writes=rate_writes, rate_burst_seconds=rate_burst)
+    try:
+        service = Service(settings)
+    except TokenFileError as err:
+        _input_error(str(err))
     try:
         service.prepare()
     except InvalidContent as err:
@@ -184,11 +218,65 @@ def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_bo
         sys.exit(2)
     except (SourceError, StoreError) as err:
         _input_error(str(err))
-    click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql "
-               f"({'updates enabled' if settings.update_token else 'read-only'})", err=True)
+    except (OSError, RuntimeError) as err:  # the store opened, but reading it failed
+        _input_error(f"the store at {service.settings.store_path} could not be read ({err}); it may be damaged: "
+                     f"restore a backup into a new folder (gros restore) and start on that")
+    writers = f"updates enabled for {', '.join(service.tokens.names)}" if service.tokens.enabled else "read-only"
+    click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql ({writers})", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Our access log has the timing; uvicorn's own would repeat each line without it.
     uvicorn.run(create_app(settings, service), host=host, port=port, log_level="info", access_log=False)
+
+
+@main.command()
+@click.option("--url", help="Base URL of a running gros server (e.g. http://127.0.0.1:8000).")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of a store that no server is using.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The backup file (N-Quads); FILE.sha256 is written next to it.")
+@click.option("--gzip", "compress", is_flag=True, help="Compress the backup with gzip.")
+def backup(url, store_path, output, compress):
+    """Write every graph of the store to one N-Quads file, with a SHA-256 checksum file.
+
+    From a running server (--url: read over HTTP through the Graph Store Protocol, checked to be
+    one revision) or from the store folder of a stopped one (--store).
+    Exit 0: written; 2: no store, unreachable server, or the file cannot be written.
+    """
+    from . import backup as backups
+
+    if bool(url) == bool(store_path):
+        _input_error("give either --url URL or --store PATH")
+    try:
+        summary = (backups.backup_url(url, output, compress) if url
+                   else backups.backup_store(store_path, output, compress))
+    except backups.BackupError as err:
+        _input_error(str(err))
+    at = f" at revision {summary.revision}" if summary.revision is not None else ""
+    click.echo(f"{summary.quads} quads in {summary.graphs} named graphs and the default graph{at} "
+               f"written to {summary.path} (sha256 {summary.sha256})", err=True)
+
+
+@main.command()
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="A new folder for the store (refused when it exists and is not empty).")
+@click.option("--no-checksum", is_flag=True, help="Restore a backup that has no FILE.sha256 next to it.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def restore(store_path, no_checksum, file):
+    """Load the backup FILE (N-Quads, gzip or not) into a new store, then check that the store
+    holds exactly the quads of the file. Start the server on it with gros serve --store PATH.
+
+    Exit 0: restored and checked; 1: the file does not match its checksum or does not load;
+    2: usage error (target not empty, file missing).
+    """
+    from . import backup as backups
+
+    try:
+        summary = backups.restore(file, store_path, check=not no_checksum)
+    except backups.BackupError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1 if err.invalid else 2)
+    click.echo(f"{summary.quads} quads in {summary.graphs} named graphs restored into {summary.path}; "
+               f"the store holds exactly the quads of {file}", err=True)
 
 
 def _table(rows: list[dict]) -> str:
@@ -202,6 +290,13 @@ def _table(rows: list[dict]) -> str:
     out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
     out.append(f"({len(rows)} rows)")
     return "\n".join(out)
+
+
+# gros export | release | links | load (cli_publish.py)
+from .cli_publish import COMMANDS as _PUBLISHING  # noqa: E402
+
+for _command in _PUBLISHING:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from itertools import islice
 import pyoxigraph as ox
 
 from . import formats, results
+from .guards import network_targets
 
 log = logging.getLogger("gros.execution")
 
@@ -75,7 +76,13 @@ class Executor:
                 send(("end", compute_update(self._store(job["snapshot"]), job, self.settings)))
             else:
                 send(error(500, f"unknown job kind {job['kind']!r}"))
-        except Exception as exc:  # a bug: plain message to the client, traceback to the log
+        except Exception as exc:
+            if isinstance(exc, OSError) and job.get("text") and network_targets(job["text"]):
+                # An allow-listed SERVICE endpoint failed: it is down, answered an error, or answered
+                # with a redirect, which Oxigraph does not follow (its redirection limit is 0).
+                send(error(502, f"a SERVICE endpoint named in the query could not be used: {exc}"))
+                return
+            # A bug: plain message to the client, traceback to the log.
             log.error("job failed: %s\n%s", exc, traceback.format_exc())
             send(error(500, "the query could not be completed because of an internal error"))
 

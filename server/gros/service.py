@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import shutil
 from collections import Counter
@@ -22,6 +21,7 @@ from .observability import Metrics
 from .settings import Settings
 from .sources import find_files, read_files
 from .store import GraphStore
+from .tokens import TokenSet
 from .workers import JobTimeout, Overloaded, WorkerDied, WorkerPool
 
 log = logging.getLogger("gros.service")
@@ -57,6 +57,8 @@ class Service:
         self.snapshot: Path | None = None  # what queries read: the current revision
         self.in_use: Counter[Path] = Counter()  # jobs running on each snapshot
         self.metrics = Metrics()
+        self._revision: int | None = None
+        self.tokens = TokenSet.from_settings(settings)  # raises TokenFileError
 
     # --- life cycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -104,7 +106,10 @@ class Service:
 
     @property
     def revision(self) -> int:
-        return self.store.revision
+        # Kept in memory: every GET needs it for its ETag, and only this process writes.
+        if self._revision is None:
+            self._revision = self.store.revision
+        return self._revision
 
     # --- reading ------------------------------------------------------------------------------
     async def run(self, job: dict):
@@ -133,21 +138,25 @@ class Service:
             self._forget(snapshot)
 
     # --- writing ------------------------------------------------------------------------------
-    def check_token(self, authorization: str | None) -> None:
-        token = self.settings.update_token
-        if not token or not authorization or not hmac.compare_digest(
-                authorization.partition(" ")[2].strip().encode(), token.encode()):
+    def check_token(self, authorization: str | None) -> str:
+        """The name of the update token in `authorization`, or 401/403 (see tokens.py)."""
+        if not self.tokens.enabled:
             self.metrics.refusals.labels("auth").inc()
-        if not token:
             raise HTTPProblem(403, "this service is read-only: updates are enabled by starting it with "
-                                   "GROS_UPDATE_TOKEN set, and sending Authorization: Bearer <token>")
+                                   "GROS_UPDATE_TOKEN (or GROS_UPDATE_TOKEN_FILE) set, and sending "
+                                   "Authorization: Bearer <token>")
         scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not given:
+        if scheme.lower() != "bearer" or not given.strip():
+            self.metrics.refusals.labels("auth").inc()
             raise HTTPProblem(401, "updates need an Authorization: Bearer <token> header",
                               headers={"WWW-Authenticate": 'Bearer realm="gros"'})
-        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        name = self.tokens.match(given.strip())
+        if name is None:
+            self.metrics.refusals.labels("auth").inc()
             raise HTTPProblem(401, "the update token is not valid",
                               headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
+        log.info("write authorised by token %r", name)
+        return name
 
     async def write(self, job: dict) -> WriteOutcome:
         """Evaluate a change in a worker, pass it through the SHACL gate, then commit it whole.
@@ -187,10 +196,13 @@ class Service:
             # A graph that is replaced (PUT) keeps what old and new content share, which is in
             # neither list; only a graph whose new content is empty is dropped by name.
             drop = [] if job.get("added") else list(job.get("drop_graphs") or [])
+            drop += [g for g in outcome.get("emptied", []) if g not in drop]
+            self._refuse_protected_graphs(drop)
             if not removed and not added and not drop:
                 return WriteOutcome(self.revision, 0, 0)
             loop = asyncio.get_running_loop()
             revision = await loop.run_in_executor(None, lambda: self.store.apply(removed, added, drop_graphs=drop))
+            self._revision = revision
             await loop.run_in_executor(None, self._new_snapshot)
             return WriteOutcome(revision, len(added), len(removed))
 

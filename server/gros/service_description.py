@@ -9,8 +9,6 @@ from rdflib.namespace import DCTERMS, RDF, VOID
 from starlette.responses import Response
 
 from . import formats
-from .errors import TEMPLATES
-from .queries import all_queries
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -69,8 +67,7 @@ def describe_service(request: Request, fmt: formats.Format) -> Response:
 
 
 def query_page(request: Request) -> Response:
-    settings = request.app.state.service.settings
-    examples = list(all_queries(settings.queries_dir).values())
-    return TEMPLATES.TemplateResponse(request, "query.html", {
-        "query": request.query_params.get("query", "SELECT * WHERE { ?s ?p ?o } LIMIT 10"),
-        "formats": formats.RESULT_FORMATS, "examples": examples}, headers={"Vary": "Accept"})
+    """The query page for browsers: editor, named queries as examples, results as a table."""
+    from .query_page import render_page  # the pages side; imported late to keep this module light
+
+    return render_page(request)

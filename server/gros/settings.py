@@ -34,12 +34,16 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     query_timeout: float = 30.0
-    update_token: str | None = None
+    update_token: str | None = field(default=None, repr=False)  # never printed (tokens.py)
+    update_token_file: Path | None = None  # named tokens, one `name:token` per line (tokens.py)
     workers: int = 2                 # query worker processes = queries running at once
     queue_timeout: float = 2.0       # how long a query waits for a free worker before 503
     max_rows: int = 100_000          # result rows (or triples) per response; 0 = no limit
     max_body: int = 10 * 1024 * 1024  # bytes per request body (413 above)
     allow_service: tuple[str, ...] = ()  # endpoints SERVICE/LOAD may contact
+    rate_queries: float = 0.0        # reads per second per client (token bucket); 0 = no limit
+    rate_writes: float = 0.0         # writes per second per client; 0 = no limit
+    rate_burst_seconds: float = 5.0  # a client may save up this many seconds' worth of requests
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -48,6 +52,8 @@ class Settings:
             values["base_iri"] = os.environ["GROS_BASE_IRI"]
         if os.environ.get("GROS_UPDATE_TOKEN"):
             values["update_token"] = os.environ["GROS_UPDATE_TOKEN"]
+        if os.environ.get("GROS_UPDATE_TOKEN_FILE"):
+            values["update_token_file"] = Path(os.environ["GROS_UPDATE_TOKEN_FILE"])
         if os.environ.get("GROS_STORE"):
             values["store_path"] = Path(os.environ["GROS_STORE"])
         values.update({k: v for k, v in overrides.items() if v is not None})

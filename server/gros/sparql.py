@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from . import formats, guards, sparql_text
+from . import api_description, formats, guards, sparql_text
 from .errors import HTTPProblem
 from .service_description import describe_service, query_page
 
@@ -51,6 +51,42 @@ def parameters(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
+#: The parameters of the SPARQL 1.1 Protocol (and format=). Other parameters are ignored, as
+#: clients add their own (SPARQLWrapper sends output= and results=), but a near miss of one of
+#: these is a typo and refused: `qurey=` must not quietly return the service description.
+PROTOCOL_PARAMETERS = ("query", "update", "default-graph-uri", "named-graph-uri", "using-graph-uri",
+                       "using-named-graph-uri", "format")
+
+
+def refuse_misspelt(params: dict[str, list[str]], known: tuple[str, ...] = PROTOCOL_PARAMETERS) -> None:
+    """400 for a parameter that is one typo (a letter added, left out, changed or two swapped, or
+    another case or stray spaces) away from a known one."""
+    for name in params:
+        if name in known or len(name) > 40:
+            continue
+        plain = name.strip().lower()
+        for candidate in known:
+            if plain == candidate or (len(plain) >= 4 and _one_typo(plain, candidate)):
+                raise HTTPProblem(400, f"unknown parameter {name!r}: did you mean {candidate!r}? "
+                                       f"(this endpoint reads {', '.join(known)})")
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """Whether the optimal string alignment distance of a and b is exactly 1."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    previous2, previous = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+            if previous2 is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[len(b)] == 1
+
+
 def single(params: dict[str, list[str]], name: str) -> str | None:
     values = params.get(name) or []
     if len(values) > 1:
@@ -70,9 +106,10 @@ def media_type(request: Request) -> str:
     return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
 
 
-@router.get("/sparql")
+@router.get("/sparql", openapi_extra=api_description.SPARQL_GET)
 async def sparql_get(request: Request):
     params = parameters(parse_qsl(request.url.query, keep_blank_values=True))
+    refuse_misspelt(params)
     if "update" in params:
         raise HTTPProblem(405, "updates are sent with POST (SPARQL 1.1 Protocol §2.2)", headers={"Allow": "POST"})
     query = single(params, "query")
@@ -81,7 +118,7 @@ async def sparql_get(request: Request):
     return await run_query(request, query, params, cacheable=True)
 
 
-@router.post("/sparql")
+@router.post("/sparql", openapi_extra=api_description.SPARQL_POST)
 async def sparql_post(request: Request):
     service = request.app.state.service
     kind = media_type(request)
@@ -91,6 +128,7 @@ async def sparql_post(request: Request):
         form = parameters(parse_qsl(decode(body, "form body"), keep_blank_values=True))
         for key, values in url_params.items():
             form.setdefault(key, []).extend(values)
+        refuse_misspelt(form)
         query, update = single(form, "query"), single(form, "update")
         if query is not None and update is not None:
             raise HTTPProblem(400, "send either query= or update=, not both")
@@ -99,6 +137,7 @@ async def sparql_post(request: Request):
         if query is None:
             raise HTTPProblem(400, "the form has neither a query= nor an update= parameter")
         return await run_query(request, query, form, cacheable=False)
+    refuse_misspelt(url_params)
     if kind == QUERY:
         if "query" in url_params:
             raise HTTPProblem(400, "with Content-Type application/sparql-query the query is the body; "
@@ -131,11 +170,17 @@ def endpoint(request: Request) -> str:
 
 
 def screen(service, text: str) -> None:
-    """Refuse SERVICE/LOAD to endpoints that are not allow-listed (see guards.py)."""
+    """Refuse SERVICE/LOAD to endpoints that are not allow-listed, and requests nested too deeply
+    or too large to run safely (see guards.py)."""
     try:
         guards.check(text, service.settings.allow_service)
     except guards.NetworkAccessRefused as err:
         service.metrics.refusals.labels("network").inc()
+        raise HTTPProblem(400, str(err)) from None
+    try:
+        guards.check_shape(text)
+    except guards.TooComplex as err:
+        service.metrics.refusals.labels("complexity").inc()
         raise HTTPProblem(400, str(err)) from None
 
 

@@ -53,8 +53,17 @@ def open_store(path: Path | None = None, read_only: bool = False) -> ox.Store:
         path.mkdir(parents=True, exist_ok=True)
         return ox.Store(str(path))
     except OSError as err:
-        raise StoreError(f"cannot open the store at {path}: {err}. If another gros or oxigraph process "
-                         f"is using it, stop that process or pass another --store PATH.") from None
+        if "lock" in str(err).lower():
+            raise StoreError(f"the store at {path} is in use by another process (it holds the lock {path}/LOCK): "
+                             f"stop that gros or oxigraph process, or pass another --store PATH") from None
+        raise StoreError(f"cannot open the store at {path} ({err}): {DAMAGED}") from None
+    except RuntimeError as err:  # RocksDB reports a damaged store as "Corruption: ..."
+        raise StoreError(f"the store at {path} is damaged and cannot be opened ({err}): {DAMAGED}") from None
+
+
+DAMAGED = ("if it is damaged, restore a backup into a new folder (gros restore --store NEW FILE) and start "
+           "on that, or move it away and start with an empty store (the content files are loaded again; "
+           "runtime edits are then lost)")
 
 
 def term_text(term) -> str:

@@ -33,7 +33,30 @@ class WorkerDied(Exception):
     """The worker process ended without answering (crash or out of memory)."""
 
 
+#: Stack of the thread that runs jobs in a worker. Oxigraph's parser and planner recurse over a
+#: query; on the main thread's 8 MB a query of some thousands of nested groups, joined patterns
+#: or `+` terms overflows the stack and kills the worker (a 500). 512 MB of address space (only
+#: the pages used become memory) makes such a query run into the time limit instead; the
+#: worst nesting is refused before it gets here (guards.check_shape).
+JOB_STACK = 512 * 1024 * 1024
+
+
 def _worker_main(conn: Connection, settings) -> None:  # runs in the child process
+    try:
+        threading.stack_size(JOB_STACK)
+        runner = threading.Thread(target=_run_jobs, args=(conn, settings), name="gros-jobs", daemon=True)
+        runner.start()
+    except (ValueError, RuntimeError):  # the system refuses so big a stack: run on this thread
+        return _run_jobs(conn, settings)
+    finally:
+        threading.stack_size(0)
+    try:
+        runner.join()
+    except KeyboardInterrupt:
+        return
+
+
+def _run_jobs(conn: Connection, settings) -> None:
     from .execution import Executor
 
     executor = Executor(settings)

@@ -1,0 +1,320 @@
+"""Dumps and registry profiles (server/gros/export.py, queries/export/*.rq) over the real content.
+
+Shown, not claimed: every dump parses back to the same graph; the DCAT-AP profile has zero
+violations against the official DCAT-AP 3.0.1 and DCAT-AP-NL 3.0 shapes, the CPOV profile against
+the CPOV 2.1.2 shapes (tests/external/), the ELI profile against our ELI rules; VoID counts what
+the content holds; and each check fails when it should.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import DCTERMS, RDF, SKOS
+
+from gros import export, formats
+from gros.settings import Settings
+from gros.sources import to_rdflib
+
+from official_shapes import CPOV, DCAT_AP, DCAT_AP_NL, ELI_PROFILE, EXTERNAL, violations
+
+ROOT = Path(__file__).resolve().parents[1]
+GROS_CLI = Path(sys.executable).with_name("gros")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
+ELI = Namespace("http://data.europa.eu/eli/ontology#")
+VOID = Namespace("http://rdfs.org/ns/void#")
+FOAF = Namespace("http://xmlns.com/foaf/0.1/")
+CPOV_NS = Namespace("http://data.europa.eu/m8g/")
+ID = "https://w3id.org/gros/id/"
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(root=ROOT)
+
+
+@pytest.fixture(scope="module")
+def files(settings):
+    return export.content_files(settings)
+
+
+@pytest.fixture(scope="module")
+def quads(files):
+    return export.content_quads(files)
+
+
+def as_graph(items) -> Graph:
+    graph = Graph()
+    for item in items:
+        t = item.triple if isinstance(item, ox.Quad) else item
+        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+    return graph
+
+
+@pytest.fixture(scope="module")
+def profile_triples(settings, files) -> dict[str, list[ox.Triple]]:
+    return {name: export.export_profile(settings, name, files) for name in export.profile_names(settings)}
+
+
+@pytest.fixture(scope="module")
+def profiles(profile_triples) -> dict[str, Graph]:
+    return {name: as_graph(triples) for name, triples in profile_triples.items()}
+
+
+# --- dumps ----------------------------------------------------------------------------------------
+
+def test_the_profiles_are_the_sparql_files_of_queries_export(settings):
+    assert export.profile_names(settings) == ["cpov", "dcat-ap", "eli", "void"]
+    for name in export.profile_names(settings):
+        assert export.profile_query(settings, name).text.lstrip("# -\n").strip()
+        assert "CONSTRUCT" in export.profile_query(settings, name).text
+
+
+@pytest.mark.parametrize("fmt", export.DUMP_FORMATS, ids=lambda f: f.name)
+def test_every_dump_round_trips_to_the_same_graph(quads, fmt):
+    data = export.serialize(quads, fmt)
+    back = list(ox.parse(data, format=fmt.oxigraph))
+    if fmt.name in export.QUAD_FORMATS:  # named graphs kept, quad for quad (blank-node labels too)
+        assert set(back) == set(quads)
+        assert {q.graph_name for q in back} == {q.graph_name for q in quads}
+    else:  # the union of the graphs
+        assert isomorphic(as_graph(back), as_graph(quads))
+    assert export.serialize(quads, fmt) == data  # reproducible
+
+
+def test_jsonld_dump_carries_the_published_context(quads):
+    document = json.loads(export.serialize(quads, formats.JSONLD))
+    published = json.loads((ROOT / "server" / "gros" / "static" / "context.jsonld").read_text())
+    assert document["@context"] == published["@context"]
+    limburg = next(n for n in document["@graph"] if n.get("@id") == ID + "region/limburg-nl")
+    assert limburg["label"] == {"nl": "Limburg (Nederland)", "en": "Limburg (Netherlands)"}
+    assert limburg["nutsRegion"] == "http://data.europa.eu/nuts/code/NL42"
+
+
+def test_the_dumps_cover_every_file_as_its_own_graph(files, quads):
+    graphs = {q.graph_name.value for q in quads}
+    assert graphs == {f.graph for f in files}
+    assert "https://w3id.org/gros/graph/catalog" in graphs
+
+
+# --- DCAT-AP ----------------------------------------------------------------------------------------
+
+def test_dcat_ap_profile_has_no_violation_against_dcat_ap_3(profiles):
+    count, report = violations(profiles["dcat-ap"], DCAT_AP)
+    assert count == 0, report
+
+
+def test_dcat_ap_profile_has_no_violation_against_dcat_ap_nl(profiles):
+    count, report = violations(profiles["dcat-ap"], DCAT_AP + DCAT_AP_NL)
+    assert count == 0, report
+
+
+def test_dcat_ap_checks_can_fail(profiles):
+    """The same check reports a catalogue without publisher and a dataset whose theme is untyped."""
+    broken = Graph()
+    broken += profiles["dcat-ap"]
+    catalog = URIRef("https://w3id.org/gros/catalog")
+    broken.remove((catalog, DCTERMS.publisher, None))
+    broken.remove((None, RDF.type, SKOS.Concept))
+    count, report = violations(broken, DCAT_AP + DCAT_AP_NL)
+    assert count >= 3, report
+    assert "publisher" in report and "Concept" in report
+
+
+def test_dcat_ap_profile_describes_dataset_dumps_endpoint_and_publisher(profiles, settings):
+    g = profiles["dcat-ap"]
+    dataset = URIRef("https://w3id.org/gros/dataset")
+    service = URIRef("https://w3id.org/gros/sparql")
+    assert (URIRef("https://w3id.org/gros/catalog"), DCAT.dataset, dataset) in g
+    downloads = {str(o) for d in g.objects(dataset, DCAT.distribution) for o in g.objects(d, DCAT.downloadURL)}
+    assert downloads == {f"https://w3id.org/gros/dumps/{export.dump_name(f)}" for f in export.DUMP_FORMATS}
+    assert (service, RDF.type, DCAT.DataService) in g
+    assert (service, DCAT.endpointURL, service) in g
+    assert (service, DCAT.endpointDescription, service) in g
+    bzk = URIRef("https://identifier.overheid.nl/tooi/id/ministerie/mnre1034")
+    assert (dataset, DCTERMS.publisher, bzk) in g and (bzk, RDF.type, FOAF.Agent) in g
+    assert Literal("Ministerie van Binnenlandse Zaken en Koninkrijksrelaties", lang="nl") in set(g.objects(bzk, FOAF.name))
+    spatial = {str(o) for o in g.objects(dataset, DCTERMS.spatial)}
+    assert {"http://publications.europa.eu/resource/authority/country/NLD",
+            "http://publications.europa.eu/resource/authority/country/BEL",
+            "http://publications.europa.eu/resource/authority/country/DEU"} <= spatial
+    period = g.value(dataset, DCTERMS.temporal)
+    assert str(g.value(period, DCAT.startDate)) <= str(g.value(period, DCAT.endDate))
+    assert str(g.value(period, DCAT.startDate)).startswith("1958")  # the Benelux treaty
+    assert g.value(None, DCTERMS.source) is None  # dct:source is a dataset in DCAT-AP; ours stay home
+    contact = g.value(dataset, DCAT.contactPoint)
+    assert "europadecentraal.nl" in str(g.value(contact, URIRef("http://www.w3.org/2006/vcard/ns#hasURL")))
+
+
+# --- CPOV ---------------------------------------------------------------------------------------------
+
+def test_cpov_profile_has_no_violation_against_cpov_2_1_2(profiles):
+    count, report = violations(profiles["cpov"], CPOV)
+    assert count == 0, report
+
+
+def test_cpov_check_fails_the_specifications_own_example():
+    example = Graph().parse(EXTERNAL / "cpov" / "example-public-organisation.ttl")
+    count, report = violations(example, CPOV)
+    assert count > 0, report
+
+
+def test_cpov_profile_holds_the_public_organisations(profiles):
+    g = profiles["cpov"]
+    public = set(g.subjects(RDF.type, CPOV_NS.PublicOrganisation))
+    for slug in ("organisation/ministerie-bzk", "organisation/provincie-limburg-nl",
+                 "organisation/land-nordrhein-westfalen", "body/euregio-maas-rijn"):  # ministry, province, Land, EGTC
+        assert URIRef(ID + slug) in public, slug
+    assert URIRef(ID + "organisation/benelux-unie") not in public  # international, not CPOV's public sector
+    bzk = URIRef(ID + "organisation/ministerie-bzk")
+    notations = {str(g.value(i, SKOS.notation)) for i in g.objects(bzk, URIRef("http://www.w3.org/ns/adms#identifier"))}
+    assert "mnre1034" in notations
+    assert (bzk, DCTERMS.spatial, URIRef(ID + "region/netherlands")) in g
+    # Members are public organisations themselves (the CPOV shape requires it).
+    for _, member in g.subject_objects(URIRef("http://www.w3.org/ns/org#hasMember")):
+        assert (member, RDF.type, CPOV_NS.PublicOrganisation) in g
+
+
+# --- ELI ------------------------------------------------------------------------------------------------
+
+def test_eli_profile_keeps_the_eli_rules(profiles):
+    count, report = violations(profiles["eli"], (str(ELI_PROFILE),))
+    assert count == 0, report
+
+
+def test_eli_profile_links_the_eu_acts_to_their_eli(profiles):
+    g = profiles["eli"]
+    reg_1082 = URIRef(ID + "agreement/verordening-1082-2006")
+    reg_1302 = URIRef(ID + "agreement/verordening-1302-2013")
+    assert (reg_1082, SKOS.exactMatch, URIRef("http://data.europa.eu/eli/reg/2006/1082/oj")) in g
+    assert (reg_1302, SKOS.exactMatch, URIRef("http://data.europa.eu/eli/reg/2013/1302/oj")) in g
+    assert (reg_1302, ELI.amends, reg_1082) in g and (reg_1082, ELI.amended_by, reg_1302) in g
+    assert str(g.value(reg_1082, ELI.id_local)) == "32006R1082"
+    assert str(g.value(reg_1082, ELI.date_document)) == "2006-07-05"
+    titles = {str(g.value(e, ELI.language)).rsplit("/", 1)[1] for e in g.objects(reg_1082, ELI.is_realized_by)}
+    assert "ENG" in titles
+    # Never an ELI that no source gives: only EU acts have one, and only those two.
+    elis = {str(o) for o in g.objects(None, SKOS.exactMatch)}
+    assert elis == {"http://data.europa.eu/eli/reg/2006/1082/oj", "http://data.europa.eu/eli/reg/2013/1302/oj"}
+
+
+def test_eli_rules_can_fail(profiles):
+    broken = Graph()
+    broken += profiles["eli"]
+    act = URIRef(ID + "agreement/verordening-1082-2006")
+    broken.add((act, ELI.date_document, Literal("5 July 2006")))
+    count, report = violations(broken, (str(ELI_PROFILE),))
+    assert count >= 2, report  # a second date, and not an xsd:date
+
+
+# --- VoID ---------------------------------------------------------------------------------------------
+
+def test_void_counts_what_the_content_holds(profiles, files, quads):
+    g = profiles["void"]
+    dataset = URIRef("https://w3id.org/gros/dataset")
+    assert int(g.value(dataset, VOID.triples)) == len({q.triple for q in quads})
+    for content in files:
+        graph = URIRef(content.graph)
+        assert (dataset, VOID.subset, graph) in g
+        assert int(g.value(graph, VOID.triples)) == len(set(content.triples)), content.graph
+    countries = [p for p in g.objects(dataset, VOID.classPartition)
+                 if g.value(p, VOID["class"]) == URIRef("https://w3id.org/gros/def#Country")]
+    assert [int(g.value(p, VOID.entities)) for p in countries] == [4]
+    wikidata = URIRef("https://w3id.org/gros/dataset/links-wikidata")
+    assert (wikidata, VOID.linkPredicate, SKOS.exactMatch) in g
+    assert int(g.value(wikidata, VOID.triples)) == sum(
+        1 for q in quads if q.predicate.value == str(SKOS.exactMatch) and "wikidata.org" in str(q.object))
+
+
+# --- the command ----------------------------------------------------------------------------------------
+
+def run(*args, cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([str(GROS_CLI), *args], cwd=cwd, capture_output=True, timeout=120)
+
+
+def test_gros_export_writes_nquads_that_keep_the_graphs(tmp_path, quads):
+    target = tmp_path / "gros.nq"
+    done = run("export", "--format", "nquads", "-o", str(target))
+    assert done.returncode == 0, done.stderr.decode()
+    assert set(ox.parse(path=str(target), format=ox.RdfFormat.N_QUADS)) == set(quads)
+
+
+def test_gros_export_profile_to_stdout_and_unknown_profile(profile_triples):
+    done = run("export", "--profile", "eli", "--format", "ntriples")
+    assert done.returncode == 0, done.stderr.decode()
+    assert {q.triple for q in ox.parse(done.stdout, format=ox.RdfFormat.N_TRIPLES)} == set(profile_triples["eli"])
+    done = run("export", "--profile", "dcat")
+    assert done.returncode == 2
+    assert b"dcat-ap" in done.stderr  # names the profiles that exist
+
+
+def test_gros_export_dir_writes_every_dump_and_profile(tmp_path):
+    done = run("export", "--dir", str(tmp_path / "dist"))
+    assert done.returncode == 0, done.stderr.decode()
+    names = sorted(p.name for p in (tmp_path / "dist").iterdir())
+    assert names == sorted([export.dump_name(f) for f in export.DUMP_FORMATS]
+                           + ["cpov.ttl", "dcat-ap.ttl", "eli.ttl", "void.ttl"])
+
+
+# --- over HTTP: the same files from the running service ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def readonly(readonly_server):
+    import httpx
+
+    content = export.content_files(Settings(root=readonly_server.root))
+    with httpx.Client(base_url=readonly_server.url, timeout=30) as http:
+        yield http, readonly_server.root, content
+
+
+@pytest.mark.parametrize("fmt", export.DUMP_FORMATS, ids=lambda f: f.name)
+def test_the_service_offers_the_same_dumps(readonly, fmt):
+    """/dumps/gros.* of a service that no update has touched: byte for byte the gros export file."""
+    http, _root, content = readonly
+    response = http.get(f"/dumps/{export.dump_name(fmt)}")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == fmt.media_type
+    assert response.content == export.serialize(export.content_quads(content), fmt)
+    cached = http.get(f"/dumps/{export.dump_name(fmt)}", headers={"If-None-Match": response.headers["etag"]})
+    assert cached.status_code == 304
+
+
+def test_gzip_dumps_and_the_list(readonly):
+    import gzip
+
+    http, _root, content = readonly
+    response = http.get("/dumps/gros.nq.gz")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/gzip"
+    assert gzip.decompress(response.content) == export.serialize(export.content_quads(content), formats.NQUADS)
+    listing = http.get("/dumps").json()["dumps"]
+    assert {d["file"] for d in listing} >= {"gros.ttl", "gros.jsonld.gz"}
+    assert http.get("/dumps/gros.csv").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["dcat-ap", "cpov", "eli", "void"])
+def test_the_service_offers_the_same_profiles(readonly, name):
+    http, root, content = readonly
+    expected = export.export_profile(Settings(root=root), name, content)
+    response = http.get(f"/export/{name}", headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200, response.text
+    assert set(q.triple for q in ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES)) == set(expected)
+    turtle = http.get(f"/export/{name}")
+    assert turtle.headers["content-type"].startswith("text/turtle")
+    assert turtle.content == export.serialize(expected, formats.TURTLE)
+
+
+def test_profiles_json_ld_and_context_and_unknown_profile(readonly):
+    http, _root, _content = readonly
+    context = http.get("/context.jsonld")
+    assert context.status_code == 200 and context.headers["content-type"].startswith("application/ld+json")
+    document = http.get("/export/eli", params={"format": "jsonld"}).json()
+    assert document["@context"] == context.json()["@context"]
+    missing = http.get("/export/dcat")
+    assert missing.status_code == 404 and "dcat-ap" in missing.json()["error"]
+    assert {p["name"] for p in http.get("/export").json()["profiles"]} == {"cpov", "dcat-ap", "eli", "void"}
