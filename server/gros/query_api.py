@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 
 import mimeparse
 from fastapi import APIRouter, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from . import formats, queries
 from .errors import HTTPProblem
-from .sparql import etag_matches
+from .sparql import etag_matches, stream_job
 from .web import context, language, linker, render
 
 router = APIRouter()
@@ -114,31 +114,7 @@ async def run_named(request: Request, name: str):
     job = {"kind": "query", "text": query.text, "substitutions": substitutions,
            "accept": (request.headers.get("accept") or "")[:4096], "format": request.query_params.get("format"),
            "limit": service.settings.max_rows}
-    messages = service.run(job)
-    kind, head = await anext(messages)
-    if kind == "error":
-        await messages.aclose()
-        raise HTTPProblem(head["status"], f"{query.path.name}: {head['message']}")
-    if head.get("truncated"):
-        headers["Gros-Result-Truncated"] = (f"true; the result was cut at {service.settings.max_rows} rows "
-                                            f"(gros serve --max-rows)")
-
-    async def body():
-        try:
-            async for kind, payload in messages:
-                if kind == "chunk":
-                    yield payload
-                elif kind == "error":
-                    return
-        except HTTPProblem:
-            return  # the time limit passed mid-stream: the stream just ends
-        finally:
-            await messages.aclose()
-
-    media = head["media_type"]
-    if media.startswith("text/"):
-        media += "; charset=utf-8"
-    return StreamingResponse(body(), media_type=media, headers=headers)
+    return await stream_job(service, job, headers, context=f"{query.path.name}: ")
 
 
 async def _page(request: Request, query: queries.NamedQuery, values: dict, substitutions, problem, headers):

@@ -212,6 +212,12 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
     else:
         headers["Cache-Control"] = "no-store"
 
+    return await stream_job(service, job, headers)
+
+
+async def stream_job(service, job: dict, headers: dict[str, str], context: str = "") -> StreamingResponse:
+    """Run a query job on a worker and stream its answer; an error before the first byte is a
+    problem response (`context` prefixes its message), one after it just ends the stream."""
     messages = service.run(job)
     try:
         kind, head = await anext(messages)
@@ -224,7 +230,7 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
         details = [head["position"]] if head.get("position") else []
         if head.get("acceptable"):
             details.append({"acceptable": head["acceptable"]})
-        raise HTTPProblem(head["status"], head["message"], details=details)
+        raise HTTPProblem(head["status"], context + head["message"], details=details)
     if head.get("truncated"):
         headers["Gros-Result-Truncated"] = (f"true; the result was cut at {service.settings.max_rows} rows "
                                             f"(gros serve --max-rows)")
