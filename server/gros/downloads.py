@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from . import export, formats
-from .errors import HTTPProblem
+from .errors import HTTPProblem, negotiated
 from .sparql import etag_matches
 
 router = APIRouter()
@@ -152,13 +152,7 @@ async def profile(request: Request, name: str):
         query = export.profile_query(service.settings, name)
     except export.UnknownProfile as err:
         raise HTTPProblem(404, str(err), details=[{"profiles": ", ".join(err.known)}]) from None
-    try:
-        fmt = formats.negotiate(request.headers.get("accept"), formats.GRAPH_FORMATS,
-                                request.query_params.get("format"))
-    except formats.NotAcceptable as err:
-        raise HTTPProblem(406, str(err)) from None
-    except formats.UnknownFormat as err:
-        raise HTTPProblem(400, str(err)) from None
+    fmt = negotiated(request, formats.GRAPH_FORMATS)
     revision = service.revision
     tag = f'"r{revision}-{name}-{fmt.name}"'
     headers = {"ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept"}

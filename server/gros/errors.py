@@ -27,6 +27,19 @@ class HTTPProblem(Exception):
         super().__init__(message)
 
 
+def negotiated(request: Request, offered):
+    """formats.negotiate for a request (its Accept and ?format=), with the protocol's answers
+    when nothing fits: 406 for an Accept we cannot meet, 400 for an unknown ?format=."""
+    from . import formats
+
+    try:
+        return formats.negotiate(request.headers.get("accept"), offered, request.query_params.get("format"))
+    except formats.NotAcceptable as err:
+        raise HTTPProblem(406, str(err)) from None
+    except formats.UnknownFormat as err:
+        raise HTTPProblem(400, str(err)) from None
+
+
 def _preferred(accept: str | None) -> str:
     # python-mimeparse lets the last of equally good types win: JSON for */*.
     offered = ["text/plain", "text/html", "application/json"]

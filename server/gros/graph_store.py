@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from . import api_description, formats
-from .errors import HTTPProblem
+from .errors import HTTPProblem, negotiated
 from .sources import SourceError, parse_text
 from .sparql import decode, etag_matches, parameters, read_body, refuse_misspelt, single
 
@@ -57,13 +57,7 @@ async def read_graph(request: Request):
     store = service.store.store
     if not _exists(store, graph):
         raise HTTPProblem(404, f"there is no graph <{graph.value}> in the store")
-    try:
-        fmt = formats.negotiate(request.headers.get("accept"), formats.GRAPH_FORMATS,
-                                request.query_params.get("format"))
-    except formats.NotAcceptable as err:
-        raise HTTPProblem(406, str(err)) from None
-    except formats.UnknownFormat as err:
-        raise HTTPProblem(400, str(err)) from None
+    fmt = negotiated(request, formats.GRAPH_FORMATS)
     etag = f'"r{service.revision}-{fmt.name}-{hashlib.sha256(str(graph).encode()).hexdigest()[:12]}"'
     headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"}
     if etag_matches(request.headers.get("if-none-match"), etag):

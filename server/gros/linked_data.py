@@ -37,7 +37,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from . import formats
-from .errors import HTTPProblem
+from .errors import negotiated
 from .labels import NAME_PREDICATES
 
 #: JSON-LD is JSON: a client that asks for application/json gets it too.
@@ -103,12 +103,7 @@ def is_skolem(settings, term) -> bool:
 def choose_format(request: Request, suffix: formats.Format | None) -> formats.Format:
     if suffix is not None:
         return suffix
-    try:
-        return formats.negotiate(request.headers.get("accept"), OFFERED, request.query_params.get("format"))
-    except formats.NotAcceptable as err:
-        raise HTTPProblem(406, str(err)) from None
-    except formats.UnknownFormat as err:
-        raise HTTPProblem(400, str(err)) from None
+    return negotiated(request, OFFERED)
 
 
 # --- descriptions ---------------------------------------------------------------------------------

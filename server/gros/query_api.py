@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from . import formats, queries
-from .errors import HTTPProblem
+from .errors import HTTPProblem, negotiated
 from .sparql import etag_matches, stream_job
 from .web import context, language, linker, render
 
@@ -93,12 +93,7 @@ async def run_named(request: Request, name: str):
             raise HTTPProblem(400, str(err)) from None
         substitutions, problem = None, str(err)
     if not html:
-        try:
-            formats.negotiate(request.headers.get("accept"), formats.RESULT_FORMATS, request.query_params.get("format"))
-        except formats.NotAcceptable as err:
-            raise HTTPProblem(406, str(err)) from None
-        except formats.UnknownFormat as err:
-            raise HTTPProblem(400, str(err)) from None
+        negotiated(request, formats.RESULT_FORMATS)
 
     revision = service.revision
     fingerprint = hashlib.sha256(repr((name, sorted(values.items()), request.headers.get("accept"),

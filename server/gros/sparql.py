@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from . import api_description, formats, guards, sparql_text
-from .errors import HTTPProblem
+from .errors import HTTPProblem, negotiated
 from .service_description import describe_service, query_page
 
 router = APIRouter()
@@ -151,12 +151,7 @@ async def sparql_post(request: Request):
 
 def describe_or_page(request: Request) -> Response:
     accept = request.headers.get("accept") or ""
-    try:
-        wanted = formats.negotiate(accept, [*formats.GRAPH_FORMATS, formats.HTML], request.query_params.get("format"))
-    except formats.NotAcceptable as err:
-        raise HTTPProblem(406, str(err)) from None
-    except formats.UnknownFormat as err:
-        raise HTTPProblem(400, str(err)) from None
+    wanted = negotiated(request, [*formats.GRAPH_FORMATS, formats.HTML])
     if wanted.name == "html" and "text/html" in accept:
         return query_page(request)
     if wanted.name == "html":
