@@ -274,3 +274,17 @@ def problem(response: httpx.Response) -> dict:
     assert isinstance(body["error"], str) and body["error"]
     assert isinstance(body["details"], list)
     return body
+
+
+def children(pid: int) -> list[int]:
+    """The process ids whose parent is `pid` (Linux /proc): a server's query workers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from launch import environment, restart, run_to_exit, start
-from server_fixture import GRAPH_BASE, TOKEN, auth, select
+from server_fixture import GRAPH_BASE, TOKEN, auth, children, select
 
 COMMENT = "<http://www.w3.org/2000/01/rdf-schema#comment>"
 SPARQL_GRAPH = GRAPH_BASE + "durability-sparql"
@@ -73,19 +73,6 @@ class Writer(threading.Thread):
                     self.acknowledged.append(n)
                 else:
                     raise AssertionError(f"write {n} was refused: {response.status_code} {response.text}")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def kill_hard(server) -> None:

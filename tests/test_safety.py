@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server_fixture import QUERY_TIMEOUT, problem, update, wait_for_workers
+from server_fixture import QUERY_TIMEOUT, children, problem, update, wait_for_workers
 
 
 class Listener:
@@ -80,19 +80,6 @@ def test_the_word_service_in_strings_iris_and_names_is_not_a_keyword(client, ser
     assert response.status_code == 200
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _cpu_seconds(pids: list[int]) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
@@ -114,7 +101,7 @@ def test_a_runaway_query_is_stopped_and_its_cpu_freed(client, server):
     assert time.monotonic() - started < QUERY_TIMEOUT + 2
     time.sleep(0.5)  # the killed worker is reaped, its replacement starts
     wait_for_workers(server.url)
-    pids = _children(server.process.pid)
+    pids = children(server.process.pid)
     before = _cpu_seconds(pids)
     time.sleep(1.0)
     after = _cpu_seconds(pids)
