@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install assets validate test serve export bench bench-pages soak clean
+.PHONY: install assets validate test test-virtuoso serve export bench bench-pages soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ validate: $(STAMP)  ## validate ontology + data against the shapes
 
 test: $(STAMP) $(ASSETS)  ## run the whole test suite
 	$(BIN)/python -m pytest
+
+# The tests marked `virtuoso` (docs/remote-stores.md): gros on Debian's Virtuoso, which the tests start
+# on loopback with their own database. Installs virtuoso-opensource when virtuoso-t is missing (root).
+test-virtuoso: $(STAMP) $(ASSETS)  ## run the Virtuoso remote-store tests (installs virtuoso-opensource if missing)
+	command -v virtuoso-t >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y virtuoso-opensource)
+	GROS_TEST_VIRTUOSO=1 $(BIN)/python -m pytest -m virtuoso
 
 serve: $(STAMP) $(ASSETS)  ## validate, load and serve on http://127.0.0.1:8000 (gros serve validates first)
 	$(BIN)/gros serve --host 127.0.0.1 --port 8000

@@ -1,6 +1,7 @@
 """Shared fixtures: the checkout's content, and small throw-away content roots for broken-data tests."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,16 @@ def small_root(tmp_path: Path) -> Path:
     (tmp_path / "data").mkdir()
     shutil.copy(FIXTURES / "valid" / "minimal.ttl", tmp_path / "data" / "minimal.ttl")
     return tmp_path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `virtuoso` need Debian's Virtuoso: they run only with GROS_TEST_VIRTUOSO=1 (`make test-virtuoso`)."""
+    if os.environ.get("GROS_TEST_VIRTUOSO") == "1":
+        return
+    skip = pytest.mark.skip(reason="Virtuoso tests run with `make test-virtuoso` (GROS_TEST_VIRTUOSO=1)")
+    for item in items:
+        if item.get_closest_marker("virtuoso"):
+            item.add_marker(skip)
 
 
 # The HTTP tests' fixtures (`server`, `readonly_server`, `scratch_server`, `client`, `known`, `fresh_graph`) live in

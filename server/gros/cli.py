@@ -183,8 +183,16 @@ def query(root, name, params, fmt, list_only, lang, store_path):
               help="Writes (updates, Graph Store PUT/POST/DELETE) a second per client address; 0 for no limit.")
 @click.option("--rate-burst", type=click.FloatRange(min=0), default=5, show_default=True, metavar="SECONDS",
               help="How many seconds' worth of requests a client may send at once.")
+@click.option("--remote-query", metavar="URL",
+              help="Run on a remote SPARQL 1.1 store instead of the embedded one: its query endpoint "
+                   "(docs/remote-stores.md; or GROS_REMOTE_QUERY).")
+@click.option("--remote-update", metavar="URL",
+              help="The remote store's update endpoint (needed to load the content and for updates).")
+@click.option("--remote-graph-store", metavar="URL",
+              help="The remote store's Graph Store Protocol endpoint (optional: content files are then "
+                   "loaded with one PUT each).")
 def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_body, allow_service,
-          rate_queries, rate_writes, rate_burst):
+          rate_queries, rate_writes, rate_burst, remote_query, remote_update, remote_graph_store):
     """Validate and load the content, then serve SPARQL 1.1 on http://HOST:PORT/sparql.
 
     Updates are enabled when GROS_UPDATE_TOKEN is set, or GROS_UPDATE_TOKEN_FILE names a file of
@@ -201,7 +209,13 @@ def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_bo
     settings = _settings(root, host=host, port=port, store_path=store_path, query_timeout=query_timeout,
                          workers=workers, max_rows=max_rows, max_body=max_body,
                          allow_service=tuple(allow_service) or None, rate_queries=rate_queries,
-                         rate_writes=rate_writes, rate_burst_seconds=rate_burst)
+                         rate_writes=rate_writes, rate_burst_seconds=rate_burst, remote_query=remote_query,
+                         remote_update=remote_update, remote_graph_store=remote_graph_store)
+    if settings.remote and settings.remote_update is None:
+        _input_error("--remote-query needs --remote-update too: the content files are loaded into the "
+                     "remote store on start")
+    if store_path and settings.remote:
+        _input_error("give either --store PATH (the embedded store) or --remote-query URL, not both")
     try:
         service = Service(settings)
     except TokenFileError as err:
@@ -219,10 +233,13 @@ def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_bo
     except (SourceError, StoreError) as err:
         _input_error(str(err))
     except (OSError, RuntimeError) as err:  # the store opened, but reading it failed
+        if settings.remote:
+            _input_error(f"the remote store could not be used: {err}")
         _input_error(f"the store at {service.settings.store_path} could not be read ({err}); it may be damaged: "
                      f"restore a backup into a new folder (gros restore) and start on that")
     writers = f"updates enabled for {', '.join(service.tokens.names)}" if service.tokens.enabled else "read-only"
-    click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql ({writers})", err=True)
+    where = f", on the remote store {settings.remote_query}" if settings.remote else ""
+    click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql ({writers}{where})", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Our access log has the timing; uvicorn's own would repeat each line without it.
     uvicorn.run(create_app(settings, service), host=host, port=port, log_level="info", access_log=False)

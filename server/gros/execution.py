@@ -58,8 +58,15 @@ class Executor:
 
         warm_up(settings)
 
-    def _store(self, snapshot: str) -> ox.Store:
-        """The read-only snapshot the job names (the service makes one per revision)."""
+    def _store(self, snapshot: str | None) -> ox.Store:
+        """The read-only snapshot the job names (the service makes one per revision), or the
+        remote store, which has no snapshots."""
+        if self.settings.remote:
+            if self.store is None:
+                from .remote import RemoteStore
+
+                self.store = RemoteStore.from_settings(self.settings)
+            return self.store
         if self.store is None or snapshot != self.snapshot:
             self.store = None
             self.store = ox.Store.read_only(snapshot)
@@ -77,6 +84,9 @@ class Executor:
             else:
                 send(error(500, f"unknown job kind {job['kind']!r}"))
         except Exception as exc:
+            if type(exc).__name__ == "RemoteStoreError":  # remote.py: down, too slow, or an error
+                send(error(502, str(exc)))
+                return
             if isinstance(exc, OSError) and job.get("text") and network_targets(job["text"]):
                 # An allow-listed SERVICE endpoint failed: it is down, answered an error, or answered
                 # with a redirect, which Oxigraph does not follow (its redirection limit is 0).

@@ -41,10 +41,12 @@ def page_query(name: str) -> str:
 class View:
     """The store as it was at `revision`, read-only."""
 
-    def __init__(self, settings: Settings, path: Path):
+    def __init__(self, settings: Settings, path: Path | None, store=None):
         self.settings = settings
         self.path = path
-        self.store = ox.Store.read_only(str(path))
+        # A remote store (remote.py) has no checkpoints: its view reads it live, so a page
+        # may see a write that lands while it is being rendered (docs/remote-stores.md).
+        self.store = store if store is not None else ox.Store.read_only(str(path))
         # Read from the checkpoint itself: a write between "which revision?" and the
         # checkpoint cannot make a view carry the wrong number.
         self.revision = GraphStore(settings, store=self.store).revision
@@ -147,6 +149,8 @@ class Reader:
 
     def _open(self) -> View:
         path = self.service.store.snapshot(self.folder)
+        if path is None:
+            return View(self.service.settings, None, store=self.service.store.store)
         return View(self.service.settings, path)
 
     def _sweep(self) -> None:
@@ -157,7 +161,8 @@ class Reader:
                 keep.append(view)
                 continue
             view.store = None  # close it before its files go
-            shutil.rmtree(view.path, ignore_errors=True)
+            if view.path is not None:
+                shutil.rmtree(view.path, ignore_errors=True)
         self.retired = keep
 
 

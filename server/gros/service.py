@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import logging
 import shutil
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ class Service:
         self.in_use: Counter[Path] = Counter()  # jobs running on each snapshot
         self.metrics = Metrics()
         self._revision: int | None = None
+        self._revision_read = 0.0
         self.tokens = TokenSet.from_settings(settings)  # raises TokenFileError
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -106,16 +108,22 @@ class Service:
 
     @property
     def revision(self) -> int:
-        # Kept in memory: every GET needs it for its ETag, and only this process writes.
+        # Kept in memory: every GET needs it for its ETag, and only this process writes to an
+        # embedded store. A remote store may have other writers (several front ends), so there
+        # the number is read again once it is `remote_refresh` seconds old: a write elsewhere
+        # is seen within that delay.
+        if self.settings.remote and time.monotonic() - self._revision_read > self.settings.remote_refresh:
+            self._revision = None
         if self._revision is None:
             self._revision = self.store.revision
+            self._revision_read = time.monotonic()
         return self._revision
 
     # --- reading ------------------------------------------------------------------------------
     async def run(self, job: dict):
         """Run a job on a worker; yields its messages, turning pool failures into HTTP problems."""
         snapshot = self.snapshot
-        job = {**job, "snapshot": str(snapshot)}
+        job = {**job, "snapshot": str(snapshot) if snapshot else None}  # None: a remote store
         timeout = self.settings.query_timeout
         self.in_use[snapshot] += 1
         try:

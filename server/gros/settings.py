@@ -44,6 +44,11 @@ class Settings:
     rate_queries: float = 0.0        # reads per second per client (token bucket); 0 = no limit
     rate_writes: float = 0.0         # writes per second per client; 0 = no limit
     rate_burst_seconds: float = 5.0  # a client may save up this many seconds' worth of requests
+    # A remote SPARQL 1.1 store instead of the embedded one (remote.py, docs/remote-stores.md).
+    remote_query: str | None = None        # its query endpoint
+    remote_update: str | None = None       # its update endpoint
+    remote_graph_store: str | None = None  # its Graph Store Protocol endpoint (optional)
+    remote_refresh: float = 1.0  # seconds a front end trusts its cached revision of a remote store
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -56,11 +61,19 @@ class Settings:
             values["update_token_file"] = Path(os.environ["GROS_UPDATE_TOKEN_FILE"])
         if os.environ.get("GROS_STORE"):
             values["store_path"] = Path(os.environ["GROS_STORE"])
+        for name in ("remote_query", "remote_update", "remote_graph_store"):
+            if os.environ.get(f"GROS_{name.upper()}"):
+                values[name] = os.environ[f"GROS_{name.upper()}"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    @property
+    def remote(self) -> bool:
+        """Whether the service runs on a remote SPARQL store rather than the embedded one."""
+        return self.remote_query is not None
 
     # Content folders (DESIGN.md layout).
     @property

@@ -31,3 +31,48 @@ def has_keyword(text: str, keyword: str) -> bool:
     """Whether `keyword` occurs in the text as a SPARQL keyword."""
     blanked, _ = blank(text)
     return re.search(rf"(?<![\w:?$]){keyword}(?![\w:-])", blanked, re.IGNORECASE) is not None
+
+
+def _masked(text: str) -> str:
+    """The text with strings, comments and IRIs overwritten by spaces: same length, so that a
+    position found in it is the same position in the original."""
+    return _TOKENS.sub(lambda m: " " * len(m.group(0)), text)
+
+
+_WORD = re.compile(r"[?$]([A-Za-z0-9_\u00B7-\uFFFF]+)|([A-Za-z]+)|([{}()])")
+_CLAUSE_ENDS = {"WHERE", "{", "}", "HAVING", "LIMIT", "OFFSET", "VALUES", "FROM", "GROUP", "ORDER"}
+
+
+def variable_uses(text: str) -> list[tuple[int, int, str, str]]:
+    """Where each variable occurs: (start, end, name, role), role being "projection" (a bare
+    variable of a SELECT clause), "modifier" (a bare GROUP BY / ORDER BY key), "target" (after
+    AS: being bound) or "pattern" (anywhere else: patterns, filters, expressions, templates)."""
+    masked = _masked(text)
+    uses = []
+    clause = None  # "projection" or "modifier" while inside such a clause
+    depth = 0      # parentheses inside that clause
+    previous = ""
+    for match in _WORD.finditer(masked):
+        if match.group(1) is not None:
+            if previous == "AS":
+                role = "target"
+            elif clause and depth == 0:
+                role = clause
+            else:
+                role = "pattern"
+            uses.append((match.start(), match.end(), match.group(1), role))
+            previous = ""
+            continue
+        word = (match.group(2) or match.group(3)).upper()
+        if word == "(":
+            depth += 1
+        elif word == ")":
+            depth -= 1
+        elif word == "SELECT":
+            clause, depth = "projection", 0
+        elif word == "BY" and previous in ("GROUP", "ORDER"):
+            clause, depth = "modifier", 0
+        elif word in _CLAUSE_ENDS and depth <= 0:
+            clause = None
+        previous = word
+    return uses

@@ -66,6 +66,12 @@ DAMAGED = ("if it is damaged, restore a backup into a new folder (gros restore -
            "runtime edits are then lost)")
 
 
+def remote_store(settings: Settings):
+    from .remote import RemoteStore
+
+    return RemoteStore.from_settings(settings)
+
+
 def term_text(term) -> str:
     """A term in SPARQL/N-Triples syntax (Oxigraph's str() gives exactly that)."""
     return str(term)
@@ -103,7 +109,10 @@ class GraphStore:
 
     def __init__(self, settings: Settings, store: ox.Store | None = None):
         self.settings = settings
-        self.store = store if store is not None else open_store(settings.store_path)
+        if store is None:
+            store = remote_store(settings) if settings.remote else open_store(settings.store_path)
+        self.store = store
+        self.remote = not isinstance(store, ox.Store)
         self.meta = ox.NamedNode(settings.graph_base + "meta")
         self.dataset = ox.NamedNode(settings.base_iri + "dataset")
 
@@ -132,11 +141,13 @@ class GraphStore:
         current = self.revision
         old_revision, new_revision = self._revision_change(current)
         skolem = Skolemizer(self.settings)
+        # A remote store keeps the default graph under a named stand-in (remote.py).
+        stored = self.store.outward if self.remote else (lambda quad: quad)
         operations = [f"DROP SILENT GRAPH <{g}>" for g in drop_graphs]
-        removal = [quad_text(q) for q in [*removed, *old_revision]]
+        removal = [quad_text(stored(q)) for q in [*removed, *old_revision]]
         if removal:
             operations.append("DELETE DATA {\n" + "\n".join(removal) + "\n}")
-        addition = [quad_text(skolem.quad(q)) for q in [*added, *new_revision]]
+        addition = [quad_text(stored(skolem.quad(q))) for q in [*added, *new_revision]]
         operations.append("INSERT DATA {\n" + "\n".join(addition) + "\n}")
         try:
             self.store.update(" ;\n".join(operations))
@@ -163,9 +174,14 @@ class GraphStore:
             skolem = Skolemizer(self.settings, prefix=content.stem)
             added = [skolem.quad(ox.Quad(t.subject, t.predicate, t.object, graph)) for t in content.triples]
             removed = list(self.store.quads_for_pattern(graph, None, None, self.meta))
-            added += [ox.Quad(graph, CONTENT_HASH, ox.Literal(digest), self.meta),
-                      ox.Quad(graph, SOURCE_FILE, ox.Literal(self._relative(content.path)), self.meta)]
-            self.apply(removed, added, drop_graphs=[content.graph])
+            bookkeeping = [ox.Quad(graph, CONTENT_HASH, ox.Literal(digest), self.meta),
+                           ox.Quad(graph, SOURCE_FILE, ox.Literal(self._relative(content.path)), self.meta)]
+            if self.remote and self.store.replace_graph(content.graph, (q.triple for q in added)):
+                # One Graph Store PUT replaces the graph; the hash is recorded after it, so a
+                # crash in between only means the file is loaded again on the next start.
+                self.apply(removed, bookkeeping)
+            else:
+                self.apply(removed, added + bookkeeping, drop_graphs=[content.graph])
             report.loaded.append(content.graph)
         for graph in sorted(set(known) - present):
             removed = list(self.store.quads_for_pattern(ox.NamedNode(graph), None, None, self.meta))
@@ -173,13 +189,15 @@ class GraphStore:
             report.removed.append(graph)
         return report
 
-    def snapshot(self, folder: Path) -> Path:
+    def snapshot(self, folder: Path) -> Path | None:
         """A consistent read-only copy of the store as it is now, for the query workers.
 
         Oxigraph's backup is a RocksDB checkpoint: hard links to the immutable table files,
         so it is cheap and later writes or compactions of the live store cannot change or
         delete what a worker is reading.
         """
+        if self.remote:
+            return None  # a remote store is read live: it has no checkpoints (docs/remote-stores.md)
         target = folder / f"rev-{self.revision}-{uuid.uuid4().hex[:8]}"
         folder.mkdir(parents=True, exist_ok=True)
         try:
