@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install assets validate test test-virtuoso serve export bench bench-pages soak clean
+.PHONY: install assets validate test test-virtuoso serve export bench bench-workers bench-pages soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ $(PEERS_DONE):
 bench: $(STAMP) $(PEERS_DONE)  ## benchmark gros serve against oxigraph serve and rdflib-endpoint
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1)) || echo "wrk not installed: using the Python client"
 	$(PEERS)/bin/python bench/run.py --gros-venv $(VENV) $(if $(QUICK),--quick,)
+
+# Read scaling (bench/workers.py): the same cells on `gros serve --workers N` for N = 1, 2, 4 on one
+# store (shipped content + 1M generated triples), and how soon a write is visible to other readers.
+bench-workers: $(STAMP) $(PEERS_DONE)  ## measure read throughput against the number of query workers
+	$(PEERS)/bin/python bench/workers.py --gros-venv $(VENV)
 
 # Server-side render time of the pages (bench/pages.py), appended to bench/RESULTS.md.
 bench-pages: $(STAMP) $(ASSETS)  ## measure page render times on the shipped data

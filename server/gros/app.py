@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         if not request.app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
         return {"status": "ok", "revision": service.revision, "workers": service.settings.workers,
-                "worker_restarts": service.pool.kills}
+                "workers_idle": service.pool.idle.qsize(), "worker_restarts": service.pool.kills}
 
     @app.exception_handler(HTTPProblem)
     async def on_problem(request: Request, problem: HTTPProblem):
