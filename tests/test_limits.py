@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from server_fixture import MAX_ROWS, QUERY_TIMEOUT, WORKERS, problem, wait_for_workers
+from server_fixture import MAX_ROWS, MINIMAL_GRAPH, QUERY_TIMEOUT, WORKERS, problem, start_server, wait_for_workers
 
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
         "?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }")
@@ -133,3 +133,47 @@ def test_overload_is_503_with_retry_after(server):
         assert "busy" in message and "--workers" in message
         assert elapsed < QUEUE_WAIT + 1.5, elapsed
         assert [f.result()[0].status_code for f in slow] == [503] * WORKERS
+
+
+def restarts(server) -> int:
+    return httpx.get(server.url + "/health", timeout=5).json()["worker_restarts"]
+
+
+def hang_up_during(server, query: str, after: float) -> None:
+    """Send a query and close the connection `after` seconds later, before the answer."""
+    with httpx.Client(timeout=after) as client:
+        with pytest.raises(httpx.TimeoutException):
+            client.get(server.url + "/sparql", params={"query": query})
+
+
+#: A fraction of a second here: the cross product of the test data file's graph with itself.
+MEDIUM = (f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{MINIMAL_GRAPH}> {{ ?a ?b ?c }} "
+          f"GRAPH <{MINIMAL_GRAPH}> {{ ?d ?e ?f }} FILTER(STRLEN(CONCAT(STR(?c), STR(?f))) > 1) }}")
+
+
+def test_a_client_that_hangs_up_does_not_cost_a_worker_process(tmp_path):
+    # A server of its own with a generous time limit, so that the abandoned query ends by itself
+    # however busy the machine is.
+    server = start_server(tmp_path, None, "--query-timeout", "60")
+    try:
+        response, took = timed_get(server.url, MEDIUM, timeout=60)
+        assert response.status_code == 200, response.text
+        before = restarts(server)
+        for _ in range(2):
+            hang_up_during(server, MEDIUM, after=min(0.1, took / 3))
+            wait_for_workers(server.url, WORKERS, timeout=60)
+        # The abandoned queries ran to their end in their workers, which were then reused.
+        assert restarts(server) == before, f"the query took {took:.2f} s"
+        assert timed_get(server.url, "ASK {}")[0].status_code == 200
+    finally:
+        server.stop()
+
+
+def test_an_abandoned_runaway_query_is_still_stopped_at_the_time_limit(server):
+    before = restarts(server)
+    hang_up_during(server, SLOW, after=0.3)
+    deadline = time.monotonic() + QUERY_TIMEOUT + 10
+    while restarts(server) == before:
+        assert time.monotonic() < deadline, "the abandoned query was never stopped"
+        time.sleep(0.2)
+    wait_for_workers(server.url, WORKERS, timeout=20)

@@ -119,6 +119,8 @@ class WorkerPool:
         self.all: set[Worker] = set()
         self.lock = threading.Lock()
         self.kills = 0
+        self.draining: set[asyncio.Task] = set()
+        self.closing = False
 
     async def start(self) -> None:
         self.idle = asyncio.Queue()
@@ -134,6 +136,7 @@ class WorkerPool:
         return worker
 
     async def stop(self) -> None:
+        self.closing = True
         with self.lock:
             workers = list(self.all)
             self.all.clear()
@@ -166,7 +169,7 @@ class WorkerPool:
         worker = await self._acquire()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        finished = False
+        finished = failed = False
         try:
             worker.send(job)
             while True:
@@ -178,11 +181,29 @@ class WorkerPool:
                 if finished:
                     return
         except (JobTimeout, WorkerDied):
+            failed = True
             raise
         finally:
             if finished:
                 self.idle.put_nowait(worker)
+            elif failed:
+                self._replace(worker)  # killed at the time limit, or dead
             else:
-                # Timed out, died, or the client went away mid-stream: the worker may still be
-                # busy, so it cannot be reused.
+                # The caller stopped listening (the client went away). Starting a new process
+                # costs a second or more of CPU, far more than most queries: let the job run to
+                # its end within the same time limit, discard what it sends, and reuse the worker.
+                task = loop.create_task(self._drain(worker, deadline))
+                self.draining.add(task)  # a task nobody refers to may be collected mid-way
+                task.add_done_callback(self.draining.discard)
+
+    async def _drain(self, worker: Worker, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
+                if message[0] in ("end", "error"):
+                    self.idle.put_nowait(worker)
+                    return
+        except (JobTimeout, WorkerDied):
+            if not self.closing:
                 self._replace(worker)
