@@ -73,3 +73,20 @@ def test_memory_store_keeps_graph_names(settings):
     store = memory_store(read_files(find_files(settings)))
     names = {g.value for g in store.named_graphs()}
     assert "https://w3id.org/gros/graph/gros" in names and "https://w3id.org/gros/graph/bodies" in names
+
+
+def test_a_write_larger_than_one_data_block_is_applied_whole(tmp_path):
+    from gros.store import DATA_BLOCK
+
+    settings = Settings(root=_root(tmp_path / "content"), store_path=tmp_path / "store")
+    store = GraphStore(settings)
+    graph = ox.NamedNode("https://example.org/graph/big")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    quads = [ox.Quad(ox.NamedNode(f"https://example.org/r/{n}"), label, ox.Literal(f"r{n}"), graph)
+             for n in range(DATA_BLOCK * 2 + 17)]
+    revision = store.apply([], quads)
+    assert len(list(store.store.quads_for_pattern(None, None, None, graph))) == len(quads)
+    assert store.revision == revision
+    store.apply(quads[: DATA_BLOCK + 1], [])
+    assert len(list(store.store.quads_for_pattern(None, None, None, graph))) == DATA_BLOCK + 16
+    assert store.revision == revision + 1

@@ -79,7 +79,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def health(request: Request):
         if not request.app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
-        return {"status": "ok", "revision": service.revision, "workers": service.settings.workers,
+        try:
+            revision = service.revision
+        except HTTPProblem as problem:  # a remote store that cannot be reached: not ready
+            return JSONResponse({"status": "unavailable", "error": problem.message}, status_code=503)
+        return {"status": "ok", "revision": revision, "workers": service.settings.workers,
                 "workers_idle": service.pool.idle.qsize(), "worker_restarts": service.pool.kills}
 
     @app.exception_handler(HTTPProblem)

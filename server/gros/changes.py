@@ -124,6 +124,24 @@ class OverlayStore(OxigraphStore):
         """Oxigraph quads of store-plus-overlay that match (s, p, o, g); None is a wildcard."""
         return self._quads(pattern)
 
+    def quads_about(self, nodes, position: str = "subject"):
+        """Quads of store-plus-overlay whose subject (or object) is one of `nodes`. A remote
+        store answers for all of them in a few requests (remote.py), not one per node."""
+        nodes = list(nodes)
+        wanted = set(nodes)
+        batched = getattr(self._inner, "quads_for_terms", None)
+        if batched is not None:
+            base = batched(nodes, position)
+        else:
+            base = (quad for node in nodes for quad in self._inner.quads_for_pattern(
+                *((node, None, None, None) if position == "subject" else (None, None, node, None))))
+        for quad in base:
+            if quad not in self.removed:
+                yield quad
+        for quad in self.added:
+            if (quad.subject if position == "subject" else quad.object) in wanted:
+                yield quad
+
     def triples(self, triple_pattern, context=None):
         try:
             pattern = to_ox_quad_pattern(triple_pattern, context)
@@ -280,9 +298,12 @@ def _ontology(settings) -> Graph:
 
 
 def warm_up(settings) -> None:
-    """Load what the gate needs (and rdflib's SPARQL machinery) before the first write arrives."""
+    """Load what the gate needs (and rdflib's SPARQL machinery) before the first write arrives:
+    one throw-away update through the whole gate on an empty store halves the first write's time."""
     _shapes(settings)
     _ontology(settings)
+    thing = ox.NamedNode(settings.id_base + "warm-up")
+    compute_update(ox.Store(), {"text": f"INSERT DATA {{ {thing} a <https://w3id.org/gros/def#Goal> }}"}, settings)
 
 
 def touched_nodes(removed, added) -> set:
@@ -295,24 +316,25 @@ def touched_nodes(removed, added) -> set:
 
 
 def neighbourhood(overlay: OverlayStore, focus: set) -> Graph:
-    """Triples within DEPTH links of the focus nodes (following gros:partOf all the way up)."""
+    """Triples within DEPTH links of the focus nodes (following gros:partOf all the way up).
+    Read one ring of nodes at a time, so a remote store is asked once per ring."""
     graph = Graph()
     seen = set()
     frontier = set(focus)
     for depth in range(DEPTH + 1):
-        following = set()
-        for node in frontier - seen:
-            seen.add(node)
-            for quad in overlay.quads((node, None, None, None)):
-                graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
-                if isinstance(quad.object, ox.NamedNode) and (depth < DEPTH or quad.predicate == PART_OF):
-                    following.add(quad.object)
-        frontier = following
+        ring = frontier - seen
+        seen |= ring
+        frontier = set()
+        for quad in overlay.quads_about(ring):
+            graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+            if isinstance(quad.object, ox.NamedNode) and (depth < DEPTH or quad.predicate == PART_OF):
+                frontier.add(quad.object)
     # partOf chains may be longer than DEPTH: follow them to the top.
     while frontier - seen:
-        node = (frontier - seen).pop()
-        seen.add(node)
-        for quad in overlay.quads((node, None, None, None)):
+        ring = frontier - seen
+        seen |= ring
+        frontier = set()
+        for quad in overlay.quads_about(ring):
             graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
             if quad.predicate == PART_OF:
                 frontier.add(quad.object)
@@ -323,9 +345,8 @@ def gate(overlay: OverlayStore, settings) -> tuple[list, list[str]]:
     """SHACL results for the resources a change touched (and those linking to them)."""
     touched = touched_nodes(overlay.removed, overlay.added)
     focus = set(touched)
-    for node in touched:
-        for quad in overlay.quads((None, None, node, None)):
-            focus.add(quad.subject)
+    for quad in overlay.quads_about(touched, position="object"):
+        focus.add(quad.subject)
     focus = {n for n in focus if isinstance(n, ox.NamedNode)}
     graph = neighbourhood(overlay, focus)
     graph += _ontology(settings)

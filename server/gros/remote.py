@@ -157,6 +157,17 @@ class RemoteStore:
                           obj if obj is not None else row["o"],
                           graph if graph is not None else self._inward(row["g"]))
 
+    def quads_for_terms(self, nodes: list, position: str = "subject", batch: int = 200) -> Iterator[ox.Quad]:
+        """The quads whose subject (or object) is one of `nodes`, a few hundred nodes per request
+        (the SHACL gate reads a change's neighbourhood this way, one ring of nodes at a time)."""
+        variable = "?s" if position == "subject" else "?o"
+        nodes = [n for n in nodes if not isinstance(n, ox.Literal) or position == "object"]
+        for start in range(0, len(nodes), batch):
+            values = " ".join(str(node) for node in nodes[start:start + batch])
+            query = f"SELECT ?s ?p ?o ?g WHERE {{ VALUES {variable} {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+            for row in self._select(query):
+                yield ox.Quad(row["s"], row["p"], row["o"], self._inward(row["g"]))
+
     def __contains__(self, quad: ox.Quad) -> bool:
         stored = self.outward(quad)
         return self._ask(f"ASK {{ GRAPH {_iri(stored.graph_name)} {{ {stored.subject} {stored.predicate} "

@@ -115,7 +115,10 @@ class Service:
         if self.settings.remote and time.monotonic() - self._revision_read > self.settings.remote_refresh:
             self._revision = None
         if self._revision is None:
-            self._revision = self.store.revision
+            try:
+                self._revision = self.store.revision
+            except OSError as err:  # only a remote store: it is down or answers errors
+                raise HTTPProblem(502, f"the store cannot be read: {err}") from None
             self._revision_read = time.monotonic()
         return self._revision
 
