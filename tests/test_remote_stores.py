@@ -209,3 +209,30 @@ def test_wkt_literals_are_rewritten_by_virtuoso(store, graph):
         assert term["datatype"] == VIRTRDF + "Geometry" and term["value"] != "POINT(7.02238 52.21099)"
     else:
         assert (term["datatype"], term["value"]) == (wkt, "POINT(7.02238 52.21099)")
+
+
+def test_group_concat_of_one_language(store):
+    row = query(store, "SELECT (GROUP_CONCAT(?x; separator=', ') AS ?c) { VALUES ?x { 'a'@nl 'b'@nl } }").json()
+    term = row["results"]["bindings"][0]["c"]
+    assert term["value"] == "a, b"
+    assert term.get("xml:lang") == (None if is_virtuoso(store) else "nl")
+
+
+def test_exists_inside_a_boolean_expression(store):
+    response = httpx.post(store.query_url, data={"query": "SELECT ?c { BIND(EXISTS { ?s ?p ?o } || EXISTS { ?s ?p 1 } AS ?c) }"},
+                          headers={"Accept": JSON}, timeout=60)
+    assert response.is_success is not is_virtuoso(store)
+    if is_virtuoso(store):
+        assert "SQ074" in response.text
+    assert values(query(store, "SELECT ?c { BIND(IF(EXISTS { ?s ?p ?o }, 'yes', 'no') AS ?c) }"))[0]["c"] in ("yes", "no")
+
+
+def test_union_with_a_filtered_aggregate_branch(store):
+    branch = "{ SELECT (MIN(?o) AS ?m) WHERE { ?s <http://example.org/none> ?o } }"
+    text = f"SELECT * WHERE {{ {{ BIND(1 AS ?one) }} UNION {{ {branch} FILTER(BOUND(?m)) }} }}"
+    response = httpx.post(store.query_url, data={"query": text}, headers={"Accept": JSON}, timeout=60)
+    assert response.is_success is not is_virtuoso(store)
+    if is_virtuoso(store):
+        assert "sparp_gp_deprecate" in response.text
+    wrapped = f"SELECT * WHERE {{ {{ BIND(1 AS ?one) }} UNION {{ SELECT ?m {{ {branch} FILTER(BOUND(?m)) }} }} }}"
+    assert values(query(store, wrapped)) == [{"one": "1"}]
