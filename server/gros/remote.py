@@ -177,9 +177,14 @@ class RemoteStore:
         return self._ask(f"ASK {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}")
 
     def named_graphs(self) -> Iterator[ox.NamedNode]:
-        for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
-            if isinstance(row["g"], ox.NamedNode) and row["g"] != self.default_graph:
-                yield row["g"]
+        # `GRAPH ?g {}` lists the graphs without reading their triples (Oxigraph); Virtuoso answers
+        # it with one unbound row, and then only a scan of every triple finds the graph names.
+        graphs = [row["g"] for row in self._select("SELECT ?g WHERE { GRAPH ?g { } }")]
+        if not graphs or any(g is None for g in graphs):
+            graphs = [row["g"] for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")]
+        for graph in graphs:
+            if isinstance(graph, ox.NamedNode) and graph != self.default_graph:
+                yield graph
 
     def _ask(self, text: str) -> bool:
         return bool(self.query(text, use_default_graph_as_union=True))
