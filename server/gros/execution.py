@@ -26,10 +26,18 @@ GRAPH_SYNONYMS = {"xml": "rdfxml", "json": "jsonld"}
 
 
 class PipeWriter:
-    """A binary file-like object that sends what is written as ("chunk", bytes) messages."""
+    """A binary file-like object that sends what is written as ("chunk", bytes) messages, after
+    the ("head", ...) message it is given.
 
-    def __init__(self, send):
+    A result that fits in one chunk goes as a single ("whole", {head, body, end}) message: each
+    message costs the service a hop between threads, which for small results was a third of
+    the time of a request (bench/RESULTS.md, profile).
+    """
+
+    def __init__(self, send, head: dict):
         self.send = send
+        self.head = head
+        self.head_sent = False
         self.buffer = bytearray()
 
     def write(self, data) -> int:
@@ -39,8 +47,19 @@ class PipeWriter:
         return len(data)
 
     def flush(self) -> None:
+        if not self.head_sent:
+            self.send(("head", self.head))
+            self.head_sent = True
         if self.buffer:
             self.send(("chunk", bytes(self.buffer)))
+            self.buffer.clear()
+
+    def finish(self, end: dict) -> None:
+        if self.head_sent:
+            self.flush()
+            self.send(("end", end))
+        else:
+            self.send(("whole", {"head": self.head, "body": bytes(self.buffer), "end": end}))
             self.buffer.clear()
 
 
@@ -139,24 +158,21 @@ class Executor:
             return
 
         limit = job.get("limit") or None
-        out = PipeWriter(send)
         if kind == "ask":
-            send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": False}))
+            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": False})
             results.write_boolean(bool(result), fmt, out)
-            out.flush()
-            send(("end", {"rows": 1, "truncated": False}))
+            out.finish({"rows": 1, "truncated": False})
             return
         if kind == "select":
             variables = [v.value for v in result.variables]
             rows, truncated = take(result, limit)
-            send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": truncated}))
+            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
             stats = results.write_solutions(variables, rows, fmt, out)
         else:
             triples, truncated = take(result, limit)
-            send(("head", {"media_type": fmt.media_type, "kind": kind, "truncated": truncated}))
+            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
             stats = results.write_triples(triples, fmt, out)
-        out.flush()
-        send(("end", {"rows": stats.rows, "truncated": truncated}))
+        out.finish({"rows": stats.rows, "truncated": truncated})
 
 
 def take(items, limit: int | None):

@@ -131,7 +131,14 @@ class Service:
         self.in_use[snapshot] += 1
         try:
             async for message in self.pool.run(job, timeout):
-                yield message
+                if message[0] == "whole":  # a small result in one message (execution.PipeWriter)
+                    whole = message[1]
+                    yield ("head", whole["head"])
+                    if whole["body"]:
+                        yield ("chunk", whole["body"])
+                    yield ("end", whole["end"])
+                else:
+                    yield message
         except Overloaded:
             self.metrics.refusals.labels("overload").inc()
             raise HTTPProblem(503, f"all {self.settings.workers} query workers are busy; try again shortly "

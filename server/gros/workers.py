@@ -7,7 +7,8 @@ CPU at once, and a fresh one takes its place.
 
 Jobs are plain dicts; a worker answers with a stream of messages `(kind, payload)`:
 `("head", {...})`, any number of `("chunk", bytes)`, then `("end", {...})`; or one
-`("error", {...})`. What a job does is `gros.execution.handle`.
+`("whole", {"head", "body", "end"})` for a small result; or one `("error", {...})`.
+What a job does is `gros.execution.handle`.
 """
 from __future__ import annotations
 
@@ -175,7 +176,7 @@ class WorkerPool:
             while True:
                 message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
                 kind = message[0]
-                if kind in ("end", "error"):
+                if kind in ("end", "error", "whole"):
                     finished = True
                 yield message
                 if finished:
@@ -201,7 +202,7 @@ class WorkerPool:
         try:
             while True:
                 message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
-                if message[0] in ("end", "error"):
+                if message[0] in ("end", "error", "whole"):
                     self.idle.put_nowait(worker)
                     return
         except (JobTimeout, WorkerDied):
