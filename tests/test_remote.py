@@ -31,6 +31,25 @@ RESULTS_JSON = "application/sparql-results+json"
 
 BACKENDS = ["oxigraph", pytest.param("virtuoso", marks=pytest.mark.virtuoso)]
 STARTERS = {"oxigraph": start_oxigraph, "virtuoso": start_virtuoso}
+#: The graphs each store fills for itself, which gros leaves out of its dataset (remote.py own_graphs).
+STORE_OWN_GRAPHS = {"oxigraph": set(), "virtuoso": {"http://www.openlinksw.com/schemas/virtrdf#",
+                                                    "http://www.w3.org/ns/ldp#", "http://localuriqaserver/sparql"}}
+#: Answers Virtuoso 7.2 gets wrong that no standard rewrite avoids (docs/remote-stores.md, "Named queries on
+#: Virtuoso"). Strict: if Virtuoso is fixed, the test fails, and the entry goes.
+VIRTUOSO_WRONG = {
+    "body-seats": "Virtuoso stores every geo:wktLiteral as its own virtrdf:Geometry, coordinates in single "
+                  "precision: POINT(7.02238 52.21099) comes back as POINT(7.0223798751831 52.210990905762)",
+    "/dumps/gros.nq": "Virtuoso stores every geo:wktLiteral as its own virtrdf:Geometry in single precision "
+                      "(the 26 WKT points of data/regions.ttl differ)",
+    "regions-in-cross-border-bodies": "Virtuoso misjudges the property paths rdfs:subClassOf* and gros:partOf+ "
+                                      "joined with the other patterns (2 rows instead of 29); no standard "
+                                      "rewrite tried gives the right rows",
+}
+
+
+def expect_virtuoso_deviation(request, store, key: str) -> None:
+    if store.name == "virtuoso" and key in VIRTUOSO_WRONG:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=VIRTUOSO_WRONG[key]))
 
 
 def launch(folder: Path, *args: str, token: str | None = TOKEN) -> RunningServer:
@@ -116,8 +135,9 @@ def rows_of(response: httpx.Response) -> list[tuple]:
 # --- the same answers ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(NAMED))
-def test_every_named_query_gives_the_same_answers(embedded, remote, name):
-    _, on_remote = remote
+def test_every_named_query_gives_the_same_answers(embedded, remote, name, request):
+    store, on_remote = remote
+    expect_virtuoso_deviation(request, store, name)
     expected = rows_of(httpx.get(f"{embedded.url}/queries/{name}", headers={"Accept": RESULTS_JSON}, timeout=60))
     actual = rows_of(httpx.get(f"{on_remote.url}/queries/{name}", headers={"Accept": RESULTS_JSON}, timeout=60))
     assert actual == expected
@@ -163,8 +183,9 @@ def test_a_malformed_query_is_refused_with_its_position_before_reaching_the_stor
 @pytest.mark.parametrize("path", ["/", "/id/region/limburg-nl", "/def", "/map", "/timeline", "/search?q=euregio",
                                   "/dataset", "/.well-known/void", "/queries", "/export/dcat-ap",
                                   "/dumps/gros.nq"])
-def test_pages_and_exports_work_on_the_remote_store(embedded, remote, path):
-    _, on_remote = remote
+def test_pages_and_exports_work_on_the_remote_store(embedded, remote, path, request):
+    store, on_remote = remote
+    expect_virtuoso_deviation(request, store, path)
     expected = httpx.get(embedded.url + path, timeout=60)
     actual = httpx.get(on_remote.url + path, timeout=60)
     assert actual.status_code == expected.status_code == 200, actual.text[:2000]
@@ -247,7 +268,9 @@ def test_backup_over_http_has_every_quad_of_the_remote_store(remote, tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = [line for line in out.read_text().splitlines() if line.strip()]
-    assert len(lines) == len(remote_quads(store))
+    ours = {quad for quad in remote_quads(store) if not any(
+        key == "g" and value in STORE_OWN_GRAPHS[store.name] for key, value, *_ in quad)}
+    assert len(lines) == len(ours)
 
 
 # --- several front ends, and failures -----------------------------------------------------------------
