@@ -171,10 +171,13 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         finished = failed = False
+        receiving = None  # the read of the pipe in progress, if any
         try:
             worker.send(job)
             while True:
-                message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
+                receiving = self.threads.submit(worker.receive, deadline - loop.time())
+                message = await asyncio.wrap_future(receiving)
+                receiving = None
                 kind = message[0]
                 if kind in ("end", "error", "whole"):
                     finished = True
@@ -193,15 +196,22 @@ class WorkerPool:
                 # The caller stopped listening (the client went away). Starting a new process
                 # costs a second or more of CPU, far more than most queries: let the job run to
                 # its end within the same time limit, discard what it sends, and reuse the worker.
-                task = loop.create_task(self._drain(worker, deadline))
+                task = loop.create_task(self._drain(worker, deadline, receiving))
                 self.draining.add(task)  # a task nobody refers to may be collected mid-way
                 task.add_done_callback(self.draining.discard)
 
-    async def _drain(self, worker: Worker, deadline: float) -> None:
+    async def _drain(self, worker: Worker, deadline: float, receiving=None) -> None:
+        """Read and drop the rest of an abandoned job's messages. A read that was in progress when
+        the caller went away goes on in its thread: its message is taken first, for a second
+        reader of the same pipe would wait for a message the first one already took."""
         loop = asyncio.get_running_loop()
         try:
             while True:
-                message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
+                if receiving is not None and not receiving.cancelled():
+                    message = await asyncio.wrap_future(receiving)
+                else:
+                    message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
+                receiving = None
                 if message[0] in ("end", "error", "whole"):
                     self.idle.put_nowait(worker)
                     return
