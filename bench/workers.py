@@ -98,8 +98,12 @@ def visibility(base: str, writes: int, busy_url: str, busy_accept: str, busy_cli
                 subject = f"https://example.org/bench/visible/{number}-{time.time_ns()}"
                 text = f'INSERT DATA {{ GRAPH <https://example.org/bench/visible> {{ <{subject}> ' \
                        f'<http://www.w3.org/2000/01/rdf-schema#label> "v" }} }}'
-                response = writer.post(base + "/sparql", data={"update": text},
-                                       headers={"Authorization": f"Bearer {TOKEN}"})
+                for _ in range(20):  # a write needs a worker too: wait for one as a client would
+                    response = writer.post(base + "/sparql", data={"update": text},
+                                           headers={"Authorization": f"Bearer {TOKEN}"})
+                    if response.status_code != 503:
+                        break
+                    time.sleep(float(response.headers.get("retry-after", "1")))
                 if response.status_code != 200:
                     raise RuntimeError(f"write refused: {response.status_code} {response.text[:300]}")
                 acknowledged = time.perf_counter()
@@ -133,6 +137,7 @@ def main() -> None:
     parser.add_argument("--triples", type=int, default=1_000_000, help="generated triples (0: shipped data only)")
     parser.add_argument("--writes", type=int, default=50, help="writes in the visibility probe")
     args = parser.parse_args()
+    args.gros_venv = str(Path(args.gros_venv).resolve())  # the servers run in another folder
     counts = [int(n) for n in args.workers.split(",")]
 
     workdir = Path(tempfile.mkdtemp(prefix="gros-bench-workers-"))
@@ -180,8 +185,9 @@ def main() -> None:
                             f"{entry[name]['rps']:.1f}/s, p99 {entry[name]['p99_ms']:.1f} ms, "
                             f"errors {entry[name]['errors']}")
                     if round_number == 0 and workers == max(counts):
-                        url, accept = cells(base, subject, region)["aggregate"]
-                        entry["visibility"] = visibility(base, args.writes, url, accept, workers + 2)
+                        # Readers keep every worker busy with point lookups meanwhile.
+                        url, accept = cells(base, subject, region)["point"]
+                        entry["visibility"] = visibility(base, args.writes, url, accept, workers)
                         log(f"visibility: {entry['visibility']}")
                     entry["rss_mb"] = tree_memory(server.pid)[0] / 2**20
                     row[workers] = entry
