@@ -199,6 +199,9 @@ def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_bo
     `name:token` lines; clients then send Authorization: Bearer <token>. Without either the
     service is read-only.
     """
+    from .arenas import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread starts: memory stays flat under writes (arenas.py)
     import uvicorn
 
     from .app import create_app

@@ -15,6 +15,10 @@ access_log = logging.getLogger("gros.access")
 
 #: Paths reported as themselves; anything else is grouped so the label set stays small.
 KNOWN_PATHS = ("/sparql", "/rdf-graphs", "/health", "/metrics", "/queries")
+#: Methods reported as themselves. uvicorn's HTTP parser (h11) passes any token as a method, and
+#: every label value is a series kept for the life of the process: a client sending made-up
+#: methods would otherwise grow the metrics without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 
 
 class Metrics:
@@ -38,6 +42,10 @@ class Metrics:
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def method_of(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
 
 
 def route_of(path: str) -> str:
@@ -74,7 +82,7 @@ class AccessLog:
         finally:
             elapsed = time.perf_counter() - started
             route = route_of(scope["path"])
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.requests.labels(route, method_of(scope["method"]), str(status)).inc()
             self.metrics.latency.labels(route).observe(elapsed)
             client = scope.get("client") or ("-", 0)
             access_log.info('%s "%s %s" %d %d %.1fms', client[0], scope["method"], scope["path"], status, size,

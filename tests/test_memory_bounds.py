@@ -1,0 +1,102 @@
+"""What the service keeps must not grow with the traffic it has seen (issue #6, soak).
+
+The soak (bench/soak.py) measures memory over minutes; these tests pin down, in seconds, the
+things whose growth would show up there: per-revision snapshots and page views after writes,
+the metrics' label sets, the rate-limit table, and the malloc arena cap (server/gros/arenas.py).
+"""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import pytest
+
+from gros.ratelimit import IDLE_SECONDS, Limiter
+from server_fixture import children, update
+
+BROWSER = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+WRITES = 6
+
+
+def snapshot_folders(server) -> list[Path]:
+    snapshots = server.store.with_name(server.store.name + ".snapshots")
+    return [p for p in snapshots.rglob("rev-*") if p.is_dir()]
+
+
+def open_snapshot_files(pid: int, snapshots: Path) -> list[str]:
+    """The files under the snapshot folder that process `pid` holds open."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(snapshots)):
+            found.append(target)
+    return found
+
+
+def test_writes_and_page_requests_leave_a_bounded_number_of_snapshots(server, client, fresh_graph):
+    """Each write makes a revision; the next query and page read a snapshot of it. Old ones must
+    go, folders and open files both: a view that is never closed keeps its deleted files open."""
+    try:
+        for i in range(WRITES):
+            response = update(client, f'INSERT DATA {{ GRAPH <{fresh_graph}> {{ <https://example.org/m/{i}> '
+                                      f'<http://www.w3.org/2000/01/rdf-schema#label> "m {i}" }} }}')
+            assert response.status_code in (200, 204), response.text
+            assert client.get("/id/region/netherlands", headers={"Accept": BROWSER}).status_code == 200
+            assert client.get("/search", params={"q": "nederland"}, headers={"Accept": BROWSER}).status_code == 200
+        # the workers' current snapshot and the pages' current view, with room for one of each
+        # retired but still being read by a request of another test
+        assert len(snapshot_folders(server)) <= 4, snapshot_folders(server)
+        # A process holding files of many revisions has views or stores it never closed. The
+        # server closes a retired page view as soon as no request reads it; a worker keeps the
+        # snapshot of its last job open until a job names a newer one (and a store caught in a
+        # reference cycle of rdflib's waits for Python's cyclic collector), hence two.
+        snapshots = server.store.with_name(server.store.name + ".snapshots")
+        for pid in [server.process.pid, *children(server.process.pid)]:
+            held = open_snapshot_files(pid, snapshots)
+            revisions = {f.split("/rev-")[1].split("/")[0] for f in held if "/rev-" in f}
+            assert len(revisions) <= 2, (pid, sorted(revisions))
+        held = open_snapshot_files(server.process.pid, snapshots)
+        assert not [f for f in held if f.endswith("(deleted)")], held
+    finally:
+        update(client, f"DROP SILENT GRAPH <{fresh_graph}>")
+
+
+def test_made_up_methods_do_not_add_metric_series(client):
+    for i in range(3):
+        client.request(f"BREW{i}", "/sparql")
+    metrics = client.get("/metrics").text
+    assert 'method="BREW' not in metrics
+    assert 'method="other"' in metrics
+
+
+def test_the_rate_limit_table_forgets_idle_clients():
+    now = [0.0]
+    limiter = Limiter(rate=5, burst_seconds=2, clock=lambda: now[0])
+    for n in range(1000):
+        limiter.wait(f"10.0.{n // 256}.{n % 256}")
+    assert len(limiter.buckets) == 1000
+    now[0] += IDLE_SECONDS + 1
+    limiter.wait("10.9.9.9")  # the next request sweeps
+    assert list(limiter.buckets) == ["10.9.9.9"]
+
+
+def test_the_rate_limit_table_has_a_ceiling(monkeypatch):
+    monkeypatch.setattr("gros.ratelimit.MAX_CLIENTS", 100)
+    limiter = Limiter(rate=5, burst_seconds=2, clock=lambda: 0.0)
+    for n in range(1000):
+        limiter.wait(f"client-{n}")
+    assert len(limiter.buckets) <= 100
+
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_query_workers_run_with_the_malloc_arena_cap(server):
+    """gros serve caps its arenas with mallopt and hands the cap to the workers it spawns."""
+    workers = children(server.process.pid)
+    assert workers
+    for pid in workers:
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert any(entry.startswith(b"MALLOC_ARENA_MAX=") for entry in environment), pid
