@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install assets validate test test-virtuoso serve export bench bench-workers bench-pages soak clean
+.PHONY: install assets validate test test-virtuoso serve export bench bench-workers bench-pages bench-scale soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,13 @@ bench-workers: $(STAMP) $(PEERS_DONE)  ## measure read throughput against the nu
 # Server-side render time of the pages (bench/pages.py), appended to bench/RESULTS.md.
 bench-pages: $(STAMP) $(ASSETS)  ## measure page render times on the shipped data
 	$(BIN)/python bench/pages.py
+
+# The 10-million-triple benchmark (issue 7; bench/scale.py): `gros load` (bulk path), start-up, named
+# queries, pages, the SHACL gate and memory at 1M and 10M generated triples, against `oxigraph load`
+# and `oxigraph serve` on the same data; results in bench/RESULTS.md (section "scale") and
+# bench/scale-results.json. About an hour; `make bench-scale SCALE=1M` is the quick run.
+bench-scale: $(STAMP) $(ASSETS) $(PEERS_DONE)  ## benchmark load, queries, pages, gate, memory at 1M and 10M triples (SCALE=1M: quick)
+	$(PEERS)/bin/python bench/scale.py --gros-venv $(VENV) $(if $(SCALE),--scale $(SCALE),)
 
 # Soak run (bench/soak.py, not part of `make test`): mixed queries, pages and updates from several
 # clients for SOAK_SECONDS (default 600), then a run that hits the time limit again and again;
