@@ -19,7 +19,8 @@ import uuid
 
 import httpx
 
-from server_fixture import GRAPH_BASE, auth, dump_store
+from launch import environment, start
+from server_fixture import GRAPH_BASE, TOKEN, auth, dump_store
 
 EX = "https://example.org/concurrency/"
 WRITERS = 2
@@ -157,3 +158,52 @@ def test_readers_and_writers_at_once(server, client):
         assert len(run.pairs_written) == WRITERS * ((WRITES_PER_WRITER + 1) // 2)
     finally:
         client.delete("/rdf-graphs", params={"graph": run.graph}, headers=auth())
+
+
+def test_reads_of_the_live_store_go_on_while_the_writer_reopens_it(tmp_path):
+    # The writer reopens the embedded store every few writes (store.py, RocksDB's MANIFEST); the
+    # Graph Store reads and the dumps read the live store, not a snapshot. Here it reopens every
+    # 2 writes while readers fetch graphs, test for graphs and download dumps: no 5xx, nothing lost.
+    server = start(tmp_path, environment(TOKEN, GROS_STORE_REOPEN_EVERY="2"))
+    graph = f"{GRAPH_BASE}reopen-{uuid.uuid4().hex[:8]}"
+    statuses: list[int] = []
+    problems: list[str] = []
+    writing = threading.Event()
+    writing.set()
+
+    def read_live() -> None:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            turn = 0
+            while writing.is_set():
+                turn += 1
+                for response in (http.get("/rdf-graphs", params={"graph": graph}, headers={"Accept": "application/n-triples"}),
+                                 http.head("/rdf-graphs", params={"default": ""}),
+                                 http.get("/dumps/gros.nq") if turn % 3 == 0 else None):
+                    if response is not None:
+                        statuses.append(response.status_code)
+                        if response.status_code >= 500:
+                            problems.append(f"{response.request.url}: {response.status_code} {response.text[:200]}")
+
+    try:
+        readers = [threading.Thread(target=read_live) for _ in range(3)]
+        for thread in readers:
+            thread.start()
+        written = []
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            for i in range(20):
+                response = http.post("/sparql", content=f'INSERT DATA {{ GRAPH <{graph}> {{ <https://example.org/reopen/{i}> '
+                                                        f'<https://example.org/n> "{i}" }} }}'.encode(),
+                                     headers={"Content-Type": "application/sparql-update", **auth()})
+                assert response.status_code == 200, response.text
+                written.append(i)
+            writing.clear()
+            for thread in readers:
+                thread.join(timeout=60)
+            assert not problems, problems[:5]
+            assert len(statuses) > 20 and set(statuses) <= {200, 404}  # 404: the graph before the first write
+            lines = http.get("/rdf-graphs", params={"graph": graph}, headers={"Accept": "application/n-triples"}).text
+            assert sorted(int(line.split('"')[1]) for line in lines.splitlines() if line.strip()) == written
+        assert "Traceback" not in server.output()
+    finally:
+        writing.clear()
+        server.stop()

@@ -90,3 +90,56 @@ def test_a_write_larger_than_one_data_block_is_applied_whole(tmp_path):
     store.apply(quads[: DATA_BLOCK + 1], [])
     assert len(list(store.store.quads_for_pattern(None, None, None, graph))) == DATA_BLOCK + 16
     assert store.revision == revision + 1
+
+
+def _manifest_bytes(store_path: Path) -> int:
+    return sum(p.stat().st_size for p in store_path.glob("MANIFEST-*"))
+
+
+def _write_and_snapshot(store: GraphStore, writes: int, folder: Path) -> None:
+    """What the service does per write: one transaction, then a checkpoint for the readers."""
+    graph = ox.NamedNode("https://example.org/reopen")
+    for i in range(writes):
+        store.apply([], [ox.Quad(ox.NamedNode(f"https://example.org/reopen/{i}"),
+                                 ox.NamedNode("https://example.org/n"), ox.Literal(str(i)), graph)])
+        shutil.rmtree(store.snapshot(folder))
+
+
+def test_the_live_store_is_reopened_every_n_writes_which_keeps_rocksdb_manifest_small(tmp_path):
+    # Without reopens RocksDB's MANIFEST grows with every write and checkpoint (store.py).
+    kept = GraphStore(Settings(root=ROOT, store_path=tmp_path / "kept", store_reopen_every=10**9))
+    _write_and_snapshot(kept, 60, tmp_path / "snapshots")
+    renewed = GraphStore(Settings(root=ROOT, store_path=tmp_path / "renewed", store_reopen_every=10))
+    _write_and_snapshot(renewed, 60, tmp_path / "snapshots")
+    assert renewed.reopens == 5 and kept.reopens == 0  # before writes 11, 21, ... 51
+    assert _manifest_bytes(tmp_path / "renewed") < _manifest_bytes(tmp_path / "kept") / 2
+    assert renewed.revision == kept.revision == 60
+    assert len(renewed.graph_quads(ox.NamedNode("https://example.org/reopen"))) == 60
+
+
+def test_a_reader_holding_the_store_defers_the_reopen_to_a_later_write(tmp_path):
+    store = GraphStore(Settings(root=ROOT, store_path=tmp_path / "store", store_reopen_every=2))
+    graph = ox.NamedNode("https://example.org/reader")
+    quad = lambda i: ox.Quad(ox.NamedNode(f"https://example.org/r/{i}"), ox.NamedNode("https://example.org/n"),
+                             ox.Literal(str(i)), graph)
+    store.apply([], [quad(0)])
+    store.apply([], [quad(1)])
+    assert store.reopens == 0
+    with store.reading() as held:
+        # An iterator still open on the old handle would hold RocksDB's lock: the reopen waits.
+        open_iterator = held.quads_for_pattern(None, None, None, graph)
+        store.apply([], [quad(2)])  # due, but a reader holds the handle: written, not reopened
+        assert store.reopens == 0
+        assert len(list(open_iterator)) == 2  # the reader's view did not change under it
+    del open_iterator, held
+    store.apply([], [quad(3)])  # no reader now: reopened first, then written
+    assert store.reopens == 1
+    assert store.revision == 4 and len(store.graph_quads(graph)) == 4
+
+
+def test_an_in_memory_or_borrowed_store_is_never_reopened():
+    memory = GraphStore(Settings(root=ROOT, store_reopen_every=1))
+    for i in range(3):
+        memory.apply([], [ox.Quad(ox.NamedNode(f"https://example.org/m/{i}"), ox.NamedNode("https://example.org/n"),
+                                  ox.Literal("x"), ox.NamedNode("https://example.org/m"))])
+    assert memory.reopens == 0 and memory.revision == 3

@@ -80,8 +80,9 @@ def store_dump_quads(service) -> list[ox.Quad]:
             return ox.BlankNode(t.value[len(prefix):])
         return t
 
-    quads = export.store_quads(service.store.store, exclude_graphs=[service.store.meta.value])
-    return [ox.Quad(term(q.subject), q.predicate, term(q.object), q.graph_name) for q in quads]
+    with service.store.reading() as store:  # read whole inside: the writer may reopen the store
+        quads = export.store_quads(store, exclude_graphs=[service.store.meta.value])
+        return [ox.Quad(term(q.subject), q.predicate, term(q.object), q.graph_name) for q in quads]
 
 
 def _make(service, fmt: formats.Format, compressed: bool) -> tuple[int, bytes]:

@@ -44,18 +44,11 @@ def target(request: Request, allow_none: bool = False):
     return node
 
 
-def _exists(store: ox.Store, graph) -> bool:
-    if isinstance(graph, ox.DefaultGraph):
-        return True
-    return store.contains_named_graph(graph)
-
-
 @router.api_route("/rdf-graphs", methods=["GET", "HEAD"], openapi_extra=api_description.GRAPH_READ)
 async def read_graph(request: Request):
     service = request.app.state.service
     graph = target(request)
-    store = service.store.store
-    if not _exists(store, graph):
+    if not service.store.has_graph(graph):
         raise HTTPProblem(404, f"there is no graph <{graph.value}> in the store")
     fmt = negotiated(request, formats.GRAPH_FORMATS)
     etag = f'"r{service.revision}-{fmt.name}-{hashlib.sha256(str(graph).encode()).hexdigest()[:12]}"'
@@ -64,7 +57,7 @@ async def read_graph(request: Request):
         return Response(status_code=304, headers=headers)
 
     def serialise() -> bytes:
-        triples = (q.triple for q in store.quads_for_pattern(None, None, None, graph))
+        triples = (q.triple for q in service.store.graph_quads(graph))
         return ox.serialize(triples, format=fmt.oxigraph) or b""
 
     body = await asyncio.get_running_loop().run_in_executor(None, serialise)
@@ -122,7 +115,7 @@ async def put_graph(request: Request):
     service = request.app.state.service
     service.check_token(request.headers.get("authorization"))
     graph = target(request)
-    existed = _exists(service.store.store, graph) and not isinstance(graph, ox.DefaultGraph)
+    existed = service.store.has_graph(graph) and not isinstance(graph, ox.DefaultGraph)
     added = await _uploaded(request, graph)
     drop = [] if isinstance(graph, ox.DefaultGraph) else [graph.value]
     job = {"text": None, "added": added, "drop_graphs": drop}
@@ -140,7 +133,7 @@ async def post_graph(request: Request):
     created = graph is None
     if created:  # POST to the graph store itself makes a new graph (Graph Store Protocol §5.5)
         graph = ox.NamedNode(f"{service.settings.graph_base}upload-{uuid.uuid4().hex}")
-    existed = _exists(service.store.store, graph)
+    existed = service.store.has_graph(graph)
     await service.write({"text": None, "added": await _uploaded(request, graph, multipart=True), "drop_graphs": []})
     if created:
         return Response(status_code=201, headers={"Location": graph.value})
@@ -152,7 +145,7 @@ async def delete_graph(request: Request):
     service = request.app.state.service
     service.check_token(request.headers.get("authorization"))
     graph = target(request)
-    if not _exists(service.store.store, graph):
+    if not service.store.has_graph(graph):
         raise HTTPProblem(404, f"there is no graph <{graph.value}> in the store")
     if isinstance(graph, ox.DefaultGraph):
         await service.write({"text": "CLEAR DEFAULT"})

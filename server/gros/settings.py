@@ -49,6 +49,7 @@ class Settings:
     remote_update: str | None = None       # its update endpoint
     remote_graph_store: str | None = None  # its Graph Store Protocol endpoint (optional)
     remote_refresh: float = 1.0  # seconds a front end trusts its cached revision of a remote store
+    store_reopen_every: int = 200  # writes between reopens of the embedded store (store.py: RocksDB's MANIFEST)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -64,6 +65,8 @@ class Settings:
         for name in ("remote_query", "remote_update", "remote_graph_store"):
             if os.environ.get(f"GROS_{name.upper()}"):
                 values[name] = os.environ[f"GROS_{name.upper()}"]
+        if os.environ.get("GROS_STORE_REOPEN_EVERY"):
+            values["store_reopen_every"] = int(os.environ["GROS_STORE_REOPEN_EVERY"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -15,8 +15,11 @@ Three choices worth knowing:
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,26 +113,89 @@ class GraphStore:
 
     def __init__(self, settings: Settings, store: ox.Store | None = None):
         self.settings = settings
+        # Only a store opened here may be reopened here (_renew_if_due); not one we were handed.
+        self.renewable = store is None and not settings.remote and settings.store_path is not None
         if store is None:
             store = remote_store(settings) if settings.remote else open_store(settings.store_path)
-        self.store = store
+        self._store = store
         self.remote = not isinstance(store, ox.Store)
+        # The handle may be swapped by a reopen; `reading()` marks a reader that must not lose it.
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._writes_since_open = 0
+        self.reopens = 0  # times the writer reopened the store (tests, bench)
         self.meta = ox.NamedNode(settings.graph_base + "meta")
         self.dataset = ox.NamedNode(settings.base_iri + "dataset")
+
+    # --- the handle ----------------------------------------------------------------------------
+    @property
+    def store(self) -> ox.Store:
+        """The live handle, for the single writer and start-up. Any other thread reads through
+        `reading()`, because the writer may reopen the store between two writes."""
+        return self._store
+
+    @contextmanager
+    def reading(self) -> Iterator[ox.Store]:
+        """The live handle, kept open until the block ends. Consume every iterator and result
+        inside the block: one still alive afterwards holds RocksDB's lock and stops a reopen."""
+        with self._lock:
+            self._readers += 1
+            store = self._store
+        try:
+            yield store
+        finally:
+            with self._lock:
+                self._readers -= 1
+
+    def _renew_if_due(self) -> None:
+        """Reopen the live store every `settings.store_reopen_every` writes, when no reader holds
+        it (else at the next write). Called by the writer before it writes.
+
+        Why: RocksDB records every change to its set of table files in one MANIFEST file and
+        starts a new one only when the store is opened: about 3.4 KB a write, which every
+        snapshot (checkpoint) copies and every read-only open replays. After 3,000 writes it is
+        10 MB, opening a view is 3x slower and the server's memory grows with it
+        (bench/manifest_growth.py). pyoxigraph has no option for it; a reopen takes ~20 ms on a small store."""
+        due = self._writes_since_open >= max(1, self.settings.store_reopen_every)
+        if not self.renewable or (self._store is not None and not due):
+            return
+        with self._lock:
+            if self._readers and self._store is not None:
+                return
+            self._store = None  # RocksDB closes with the handle's last reference
+            # Should the open fail, the write fails with a StoreError and the next one opens again.
+            self._store = _reopen(self.settings.store_path)
+            self._writes_since_open = 0
+            self.reopens += 1
 
     # --- reading -----------------------------------------------------------------------------
     @property
     def revision(self) -> int:
-        for quad in self.store.quads_for_pattern(self.dataset, REVISION, None, self.meta):
-            return int(quad.object.value)
+        with self.reading() as store:
+            for quad in store.quads_for_pattern(self.dataset, REVISION, None, self.meta):
+                return int(quad.object.value)
         return 0
 
     def loaded_hashes(self) -> dict[str, str]:
-        return {q.subject.value: q.object.value
-                for q in self.store.quads_for_pattern(None, CONTENT_HASH, None, self.meta)}
+        with self.reading() as store:
+            return {q.subject.value: q.object.value
+                    for q in store.quads_for_pattern(None, CONTENT_HASH, None, self.meta)}
 
     def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+        with self.reading() as store:
+            return sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def has_graph(self, graph) -> bool:
+        """Whether the named graph has quads (the default graph always exists)."""
+        if isinstance(graph, ox.DefaultGraph):
+            return True
+        with self.reading() as store:
+            return store.contains_named_graph(graph)
+
+    def graph_quads(self, graph) -> list[ox.Quad]:
+        """Every quad of one graph (a list: read whole inside the handle's block)."""
+        with self.reading() as store:
+            return list(store.quads_for_pattern(None, None, None, graph))
 
     # --- writing -----------------------------------------------------------------------------
     def _revision_change(self, current: int) -> tuple[list[ox.Quad], list[ox.Quad]]:
@@ -139,6 +205,7 @@ class GraphStore:
 
     def apply(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad], drop_graphs: Iterable[str] = ()) -> int:
         """Remove and add quads (and drop whole graphs first) in one transaction; returns the new revision."""
+        self._renew_if_due()
         current = self.revision
         old_revision, new_revision = self._revision_change(current)
         skolem = Skolemizer(self.settings)
@@ -157,6 +224,7 @@ class GraphStore:
             self.store.update(" ;\n".join(operations))
         except OSError as err:
             raise StoreError(f"the store could not be written: {err}") from None
+        self._writes_since_open += 1
         return current + 1
 
     def sync(self, files: list[ContentFile]) -> SyncReport:
@@ -205,7 +273,8 @@ class GraphStore:
         target = folder / f"rev-{self.revision}-{uuid.uuid4().hex[:8]}"
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            self.store.backup(str(target))
+            with self.reading() as store:
+                store.backup(str(target))
         except OSError as err:
             raise StoreError(f"cannot write a snapshot of the store to {target}: {err}") from None
         return target
@@ -215,6 +284,19 @@ class GraphStore:
             return str(path.resolve().relative_to(self.settings.root.resolve()))
         except ValueError:
             return str(path)
+
+
+def _reopen(path: Path, attempts: int = 50) -> ox.Store:
+    """Open the store again after closing it. A handle dropped on another thread an instant
+    ago may still be closing, so a held lock is waited out for a moment (50 x 20 ms)."""
+    for attempt in range(attempts):
+        try:
+            return open_store(path)
+        except StoreError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02)
+    raise AssertionError("unreachable")
 
 
 def quads(files: list[ContentFile]) -> Iterator[ox.Quad]:
