@@ -14,7 +14,6 @@ process and waits for it. What each store does differently is in docs/remote-sto
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 from string import Template
 
 import httpx
+
+from server_fixture import free_port, stop_process
 
 HERE = Path(__file__).resolve().parent
 VIRTUOSO_INI = HERE / "stores" / "virtuoso.ini"
@@ -54,26 +55,13 @@ class RunningStore:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self) -> None:
-        """Terminate the store and wait for it; kill it when it does not end in time."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
+        stop_process(self.process, STOP_TIMEOUT)
 
     def __enter__(self) -> "RunningStore":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def find_program(name: str, how_to_install: str, next_to_python: bool = False) -> str:
