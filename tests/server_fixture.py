@@ -252,7 +252,7 @@ def revision(http: httpx.Client) -> int:
 
 
 def wait_for_workers(url: str, workers: int = WORKERS, timeout: float = 30.0) -> None:
-    """Wait until `workers` simple queries can run at the same time (killed workers were replaced)."""
+    """Wait until `workers` workers are idle and simple queries run (killed workers were replaced)."""
     import concurrent.futures
 
     def one() -> int:
@@ -261,10 +261,18 @@ def wait_for_workers(url: str, workers: int = WORKERS, timeout: float = 30.0) ->
         except httpx.HTTPError:
             return 0
 
+    def idle() -> int:
+        try:
+            return httpx.get(url + "/health", timeout=10).json().get("workers_idle", 0)
+        except (httpx.HTTPError, ValueError):
+            return 0
+
     deadline = time.monotonic() + timeout
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         while time.monotonic() < deadline:
-            if all(code == 200 for code in pool.map(lambda _: one(), range(workers))):
+            # A replacement joins the pool only once it has started (workers.py), so two quick
+            # queries may both run on the one worker left: count the idle ones too.
+            if idle() >= workers and all(code == 200 for code in pool.map(lambda _: one(), range(workers))):
                 return
             time.sleep(0.2)
     raise AssertionError(f"the server at {url} did not get {workers} free workers back within {timeout:g} s")

@@ -177,3 +177,28 @@ def test_an_abandoned_runaway_query_is_still_stopped_at_the_time_limit(server):
         assert time.monotonic() < deadline, "the abandoned query was never stopped"
         time.sleep(0.2)
     wait_for_workers(server.url, WORKERS, timeout=20)
+
+
+def test_a_replaced_worker_takes_jobs_only_once_it_is_ready(tmp_path):
+    # One worker and a 1 s limit, shorter than a new worker needs to start and warm up. A
+    # replacement that took a job before it was ready spent that job's time limit on its start,
+    # timed out and was replaced in turn: one runaway query cost every following one.
+    server = start_server(tmp_path, None, "--query-timeout", "1", "--workers", "1")
+    try:
+        before = restarts(server)
+        response, _ = timed_get(server.url, SLOW)
+        assert response.status_code == 503 and "--query-timeout" in problem(response)["error"]
+        answers = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            response, _ = timed_get(server.url, "ASK {}")
+            answers.append((response.status_code, "" if response.status_code == 200 else problem(response)["error"]))
+            if response.status_code == 200:
+                break
+        # While the new worker starts, a query waits for it or is told the server is busy;
+        # it is never run by a worker that is still starting.
+        assert answers[-1][0] == 200, answers
+        assert not [a for a in answers if "--query-timeout" in a[1]], answers
+        assert restarts(server) == before + 1
+    finally:
+        server.stop()

@@ -40,6 +40,10 @@ class WorkerDied(Exception):
 #: the pages used become memory) makes such a query run into the time limit instead; the
 #: worst nesting is refused before it gets here (guards.check_shape).
 JOB_STACK = 512 * 1024 * 1024
+#: How long a new worker may take to import, parse the shapes and warm up the gate before it
+#: is given up (a busy machine takes seconds; a healthy one under one).
+READY_TIMEOUT = 120.0
+SPAWN_ATTEMPTS = 3
 
 
 def _worker_main(conn: Connection, settings) -> None:  # runs in the child process
@@ -61,6 +65,7 @@ def _run_jobs(conn: Connection, settings) -> None:
     from .execution import Executor
 
     executor = Executor(settings)
+    conn.send(("ready", None))  # only now may the pool give this worker a job (Worker.wait_ready)
     while True:
         try:
             job = conn.recv()
@@ -78,6 +83,14 @@ class Worker:
                                        name="gros-query-worker")
         self.process.start()
         child.close()
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Wait until the process has started and warmed up. Without this a fresh worker would
+        take a job at once and spend the job's time limit on imports and warm-up: with a short
+        limit its first job timed out, the worker was replaced, and the next one did the same."""
+        message = self.receive(timeout)
+        if message[0] != "ready":
+            raise WorkerDied()
 
     def send(self, job: dict) -> None:
         self.conn.send(job)
@@ -131,10 +144,19 @@ class WorkerPool:
             self.idle.put_nowait(worker)
 
     def _new(self) -> Worker:
-        worker = Worker(self.context, self.settings)
-        with self.lock:
-            self.all.add(worker)
-        return worker
+        """A started, warmed-up worker (in a thread: it takes a second or more)."""
+        for attempt in range(1, SPAWN_ATTEMPTS + 1):
+            worker = Worker(self.context, self.settings)
+            try:
+                worker.wait_ready()
+            except (JobTimeout, WorkerDied):
+                worker.kill()
+                log.error("a query worker did not start (attempt %d of %d)", attempt, SPAWN_ATTEMPTS)
+                continue
+            with self.lock:
+                self.all.add(worker)
+            return worker
+        raise RuntimeError(f"no query worker started in {SPAWN_ATTEMPTS} attempts; see the log above")
 
     async def stop(self) -> None:
         self.closing = True
@@ -160,7 +182,11 @@ class WorkerPool:
 
         def replace():
             worker.kill()
-            fresh = self._new()
+            try:
+                fresh = self._new()
+            except RuntimeError as err:  # the pool goes on one worker short, and the log says so
+                log.error("%s", err)
+                return
             loop.call_soon_threadsafe(self.idle.put_nowait, fresh)
 
         loop.run_in_executor(self.threads, replace)
