@@ -32,7 +32,8 @@ def test_the_list_names_every_query_with_title_description_and_parameters(client
     entry = listed["bodies-covering-region"]
     assert entry["url"] == "/queries/bodies-covering-region"
     assert set(entry["title"]) >= {"nl", "en"} and set(entry["description"]) >= {"nl", "en"}
-    assert entry["parameters"] == [{"name": "region", "type": "iri", "required": False, "default": LIMBURG,
+    # required: the query starts from the region (queries/bodies-covering-region.rq), so an empty one is refused
+    assert entry["parameters"] == [{"name": "region", "type": "iri", "required": True, "default": LIMBURG,
                                     "description": named["bodies-covering-region"].parameters["region"].description}]
 
 
@@ -91,6 +92,8 @@ def test_bad_parameters_say_what_is_wrong(client):
     assert "region" in problem(response)["error"] and "iri" in problem(response)["error"]
     response = client.get("/queries/bodies-covering-region", params={"regio": LIMBURG})
     assert response.status_code == 400 and "no parameter 'regio'" in problem(response)["error"]
+    response = client.get("/queries/bodies-covering-region", params={"region": ""})
+    assert response.status_code == 400 and "needs parameter 'region'" in problem(response)["error"]
     response = client.get("/queries/members-on-date", params={"date": "1 May 2016"})
     assert response.status_code == 400 and "date" in problem(response)["error"]
     response = client.get("/queries/bodies-covering-region", params={"region": "Limburg"},
