@@ -7,11 +7,18 @@ engine over an *overlay*: reads come from the (read-only) store, writes are coll
 quads added and removed. The touched resources are then validated on the store-plus-overlay;
 only when they conform does the writer commit the change, in one Oxigraph transaction.
 
-The validated graph is the ontology plus the neighbourhood of what the write touched, so the
-gate's cost grows with the size of the change, not of the store.
+Which resources are validated, and on what graph, comes from what the shapes can read
+(shape_reach.py): the subjects of the changed triples, plus every resource one of whose shapes
+reads a changed triple (a membership, when its body's founding event changes date; not when the
+body gets a label); each validated on the triples its shapes can read, plus the ontology. So
+the gate's cost grows with the size of the change and what the shapes look at, not with the
+store or with how many resources link to a touched one. Should the shapes ever use something
+shape_reach cannot bound, the gate falls back to its shape-blind rule: the touched resources
+and all that link to them, on everything DEPTH links around them.
 """
 from __future__ import annotations
 
+import logging
 import re
 import urllib.error
 import urllib.request
@@ -30,7 +37,7 @@ from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Update
 
-from . import validation
+from . import shape_reach, validation
 from .sources import find_files, read_files, to_graph
 from .store import Skolemizer
 
@@ -49,9 +56,11 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 # rdflib evaluates SERVICE in updates with urllib's urlopen, which follows redirects.
 rdflib.plugins.sparql.evaluate.urlopen = urllib.request.build_opener(_NoRedirects()).open
 
+log = logging.getLogger(__name__)
+
 PART_OF = ox.NamedNode("https://w3id.org/gros/def#partOf")
 SOURCE_FILE = ox.NamedNode("https://w3id.org/gros/def#sourceFile")
-#: How far the gate follows links out of a touched resource (membership → member → country).
+#: The shape-blind fallback: how far it follows links out of a touched resource.
 DEPTH = 3
 
 
@@ -141,6 +150,34 @@ class OverlayStore(OxigraphStore):
         for quad in self.added:
             if (quad.subject if position == "subject" else quad.object) in wanted:
                 yield quad
+
+    def lookup(self, requests):
+        """shape_reach's Lookup over store-plus-overlay: an exact index read per request on the
+        embedded store; on a remote store, all quads about each ring's nodes in a few requests
+        (quads_about), kept when their predicate is the one asked for."""
+        if getattr(self._inner, "quads_for_terms", None) is None:
+            added: dict = {"subject": {}, "object": {}}  # an upload may add thousands: index them once
+            for quad in self.added:
+                added["subject"].setdefault(quad.subject, []).append(quad)
+                added["object"].setdefault(quad.object, []).append(quad)
+            for (node, predicate, position), quad in shape_reach.store_lookup(self._inner.quads_for_pattern)(requests):
+                if quad not in self.removed:
+                    yield (node, predicate, position), quad
+            for request in requests:
+                node, predicate, position = request
+                for quad in added[position].get(node, ()):
+                    if predicate is None or quad.predicate.value == predicate:
+                        yield request, quad
+            return
+        wanted: dict = {}
+        for request in requests:
+            wanted.setdefault((request[0], request[2]), []).append(request)
+        for position in ("subject", "object"):
+            nodes = [node for node, where in wanted if where == position]
+            for quad in self.quads_about(nodes, position) if nodes else ():
+                for request in wanted[(quad.subject if position == "subject" else quad.object, position)]:
+                    if request[1] is None or request[1] == quad.predicate.value:
+                        yield request, quad
 
     def triples(self, triple_pattern, context=None):
         try:
@@ -297,11 +334,33 @@ def _ontology(settings) -> Graph:
     return to_graph(read_files(find_files(settings, ("ontology",))))
 
 
+@lru_cache(maxsize=1)
+def _ontology_store(settings) -> ox.Store:
+    """The ontology files in an in-memory store, read beside the store by the gate's walk: what
+    the shapes read of it (a class's superclasses, a concept's scheme) then joins the validated
+    graph, without copying all of the ontology into it for each write."""
+    store = ox.Store()
+    store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in _ontology(settings))
+    return store
+
+
+@lru_cache(maxsize=1)
+def _reach(settings) -> shape_reach.Reach | None:
+    """What the shapes read (shapes are fixed for a process); None: fall back to the blind rule."""
+    try:
+        return shape_reach.analyse(_shapes(settings), _ontology(settings))
+    except shape_reach.Unanalysable as err:
+        log.warning("SHACL gate: %s; validating every resource that links to a changed one", err)
+        return None
+
+
 def warm_up(settings) -> None:
     """Load what the gate needs (and rdflib's SPARQL machinery) before the first write arrives:
     one throw-away update through the whole gate on an empty store halves the first write's time."""
     _shapes(settings)
     _ontology(settings)
+    _ontology_store(settings)
+    _reach(settings)
     thing = ox.NamedNode(settings.id_base + "warm-up")
     compute_update(ox.Store(), {"text": f"INSERT DATA {{ {thing} a <https://w3id.org/gros/def#Goal> }}"}, settings)
 
@@ -316,7 +375,7 @@ def touched_nodes(removed, added) -> set:
 
 
 def neighbourhood(overlay: OverlayStore, focus: set) -> Graph:
-    """Triples within DEPTH links of the focus nodes (following gros:partOf all the way up).
+    """The shape-blind fallback: triples within DEPTH links of the focus nodes (following gros:partOf all the way up).
     Read one ring of nodes at a time, so a remote store is asked once per ring."""
     graph = Graph()
     seen = set()
@@ -342,7 +401,29 @@ def neighbourhood(overlay: OverlayStore, focus: set) -> Graph:
 
 
 def gate(overlay: OverlayStore, settings) -> tuple[list, list[str]]:
-    """SHACL results for the resources a change touched (and those linking to them)."""
+    """SHACL results for the resources the change can affect: the subjects of the changed
+    triples, and the resources one of whose shapes reads a changed triple (see the docstring)."""
+    reach = _reach(settings)
+    if reach is None:
+        return _blind_gate(overlay, settings)
+    changed = [*overlay.removed, *overlay.added]
+    focus = {quad.subject for quad in changed} | reach.affected(changed, overlay.lookup)
+    focus = {n for n in focus if isinstance(n, ox.NamedNode)}
+    ontology = shape_reach.store_lookup(_ontology_store(settings).quads_for_pattern)
+
+    def lookup(requests):  # the store and the ontology files (which the store may not hold)
+        yield from overlay.lookup(requests)
+        yield from ontology(requests)
+
+    graph = Graph()
+    # The focus nodes' own triples too: cheap, and what a report may quote about them.
+    for quad in (*reach.neighbourhood(focus, lookup), *overlay.quads_about(focus)):
+        graph.add((from_ox(quad.subject), from_ox(quad.predicate), from_ox(quad.object)))
+    return _validate(graph, focus, settings)
+
+
+def _blind_gate(overlay: OverlayStore, settings) -> tuple[list, list[str]]:
+    """The fallback: the touched resources and everything linking to them, DEPTH links around."""
     touched = touched_nodes(overlay.removed, overlay.added)
     focus = set(touched)
     for quad in overlay.quads_about(touched, position="object"):
@@ -350,10 +431,15 @@ def gate(overlay: OverlayStore, settings) -> tuple[list, list[str]]:
     focus = {n for n in focus if isinstance(n, ox.NamedNode)}
     graph = neighbourhood(overlay, focus)
     graph += _ontology(settings)
+    return _validate(graph, focus, settings)
+
+
+def _validate(graph: Graph, focus: set, settings) -> tuple[list, list[str]]:
     # Plain strings: pyshacl tries to expand focus nodes that do not start with http:, https:,
     # urn: or file: as CURIEs, which fails with a TypeError for a URIRef (mailto:, javascript:).
     focus_refs = [n.value for n in focus]
-    results = validation.validate_graph(graph, _shapes(settings), focus_nodes=focus_refs) if focus_refs else []
+    results = validation.validate_graph(graph, _shapes(settings), focus_nodes=focus_refs,
+                                        inplace=True) if focus_refs else []
     return results, sorted(n.value for n in focus)
 
 
