@@ -95,11 +95,13 @@ def content_root(folder: Path) -> Path:
     return folder
 
 
-def start_server(folder: Path, token: str | None, *extra_args: str) -> RunningServer:
+def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[str, str] | None = None) -> RunningServer:
+    """`env`: GROS_* settings of this server's own (the caller's GROS_* are never passed on)."""
+    extra_env = env or {}
     root = content_root(folder / "root")
     store = root / "var" / "store"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GROS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GROS_")} | extra_env
     if token:
         env["GROS_UPDATE_TOKEN"] = token
     log = folder / "server.log"

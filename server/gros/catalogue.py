@@ -3,7 +3,8 @@ instance lists of the class pages.
 
 A class's instances include those of its subclasses (rdfs:subClassOf in the ontology): the
 data types a body as gros:Euregio, and it belongs under "cooperation bodies" all the same.
-Everything here is computed once per store revision.
+The counts are aggregate queries, computed once per store revision; the instance lists are
+read a page at a time (issue 7: memory bounded by the settings, not by the data).
 """
 from __future__ import annotations
 
@@ -45,23 +46,50 @@ def subclasses(view, iri: str) -> set[str]:
     return found
 
 
-def instances(view, iri: str) -> dict[ox.NamedNode, list[ox.NamedNode]]:
-    """instance -> its direct types, for the class and its subclasses."""
+def counts(view) -> dict[str, int]:
+    """class -> its instances, subclasses' included, each resource once. Two aggregate queries
+    per revision (direct types; totals of the classes with subclasses), kept as one number per
+    class: nothing here lists the instances themselves."""
     def compute():
-        out: dict[ox.NamedNode, list[ox.NamedNode]] = {}
-        for row in view.select("instances", **{"class": ox.NamedNode(iri)}):
-            out.setdefault(row["s"], []).append(row["type"])
-        return out
-    return view.cached(("instances", iri), compute)
+        found = {r["class"].value: int(r["n"].value) for r in view.select("class-counts")}
+        found.update({r["class"].value: int(r["n"].value) for r in view.select("class-totals")})
+        return found
+    return view.cached("class-counts", compute)
 
 
 def count(view, iri: str) -> int:
-    return len(instances(view, iri))
+    return counts(view).get(iri, 0)
 
 
-def direct_counts(view) -> dict[str, int]:
-    return view.cached("class-counts", lambda: {r["class"].value: int(r["n"].value)
-                                                  for r in view.select("class-counts")})
+@dataclass
+class Members:
+    """A page of a class's instances."""
+    resources: list[ox.NamedNode]
+    total: int
+    by_name: bool  # sorted by name; otherwise in storage order (the class has too many to sort)
+
+
+#: Sorted member lists remembered per revision (each at most settings.page_sort_max IRIs).
+SORTED_LISTS = 8
+
+
+def members(view, iri: str, lang: str, offset: int, size: int) -> Members:
+    """Instances `offset` to `offset + size` of the class `iri`, by name in `lang` when the class
+    has at most settings.page_sort_max of them, else in the store's order: sorting more would
+    take all their names into memory on every revision (issue 7)."""
+    total = count(view, iri)
+    node = ox.NamedNode(iri)
+    if total > view.settings.page_sort_max:
+        rows = view.select("members", limit=size, offset=offset, values={"class": node})
+        return Members([r["s"] for r in rows], total, False)
+
+    def by_name():
+        # the store sorts (labels.py's choice of name, page_queries/members-by-name.rq): looking
+        # up 18,000 names from Python took five times as long; kept are the IRIs, not the names
+        rows = view.select("members-by-name", values={"class": node, "lang": ox.Literal(lang)})
+        return tuple(r["s"].value for r in rows)
+    ordered = view.cached((iri, lang), by_name, memo="sorted-members", size=SORTED_LISTS)
+    return Members([ox.NamedNode(v) for v in ordered[offset: offset + size]], len(ordered), True)
 
 
 @dataclass
@@ -78,13 +106,13 @@ def index(view, lang: str) -> list[ClassEntry]:
     from .links import curie
 
     below = hierarchy(view)
-    direct = direct_counts(view)
+    totals = counts(view)
     has_super = {sub for subs in below.values() for sub in subs}
-    roots = [c for c in set(below) | set(direct) if c not in has_super]
+    roots = [c for c in set(below) | set(totals) if c not in has_super]
     entries: list[ClassEntry] = []
 
     def walk(iri: str, depth: int, path: frozenset):
-        total = count(view, iri) if iri in below else direct.get(iri, 0)
+        total = totals.get(iri, 0)
         if total == 0 or iri in path:
             return
         node = ox.NamedNode(iri)

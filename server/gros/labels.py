@@ -54,9 +54,13 @@ def local_name(iri: str) -> str:
     return tail or iri
 
 
+#: Resources whose names a view remembers: a page names a few hundred.
+REMEMBERED = 10_000
+
+
 def names(view, iri: ox.NamedNode) -> list[ox.Literal]:
     """Every name of `iri`, from the first predicate of NAME_PREDICATES that gives any."""
-    cache = view.cache.setdefault("names", {})
+    cache = view.memo("names", REMEMBERED)
     found = cache.get(iri)
     if found is None:
         found = []

@@ -1,5 +1,6 @@
 """What the maps show, as GeoJSON: the cooperation bodies' seats and offices (points) and the
-regions they cover (polygons), or, for one resource, the places it has.
+regions they cover (polygons), a page of bodies at a time, or, for one resource, the places it
+has.
 
 A region's shape is its own point geometry (geo:hasGeometry/geo:asWKT) or, for a region with
 a gros:nutsCode, the NUTS polygon (boundaries.py). A place with neither is listed with
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from . import boundaries
+from . import boundaries, catalogue
 from .labels import label
 
 GROS = "https://w3id.org/gros/def#"
@@ -23,13 +24,18 @@ SEAT, OFFICE, COVERS = (ox.NamedNode(GROS + n) for n in ("seat", "office", "cove
 #: The links from a resource to the places a small map on its page shows.
 PLACE_LINKS = [SEAT, OFFICE, COVERS, ox.NamedNode(GROS + "governs"), ox.NamedNode(GROS + "place")]
 ROLES = {SEAT: "seat", OFFICE: "office", COVERS: "area"}
+BODY = GROS + "CooperationBody"
+#: Geometries a view remembers (the places of a page or two of bodies; NUTS polygons are shared).
+SHAPES_REMEMBERED = 5000
+_UNKNOWN = object()
 
 
 def shape(view, node: ox.NamedNode) -> dict | None:
     """The GeoJSON geometry of a region or geometry node: its WKT point/polygon, else its NUTS polygon."""
-    cache = view.cache.setdefault("shapes", {})
-    if node in cache:
-        return cache[node]
+    cache = view.memo("shapes", SHAPES_REMEMBERED)
+    found = cache.get(node, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found
     found = None
     for holder in [node, *view.objects(node, HAS_GEOMETRY)]:
         for wkt in view.objects(holder, AS_WKT):
@@ -110,38 +116,53 @@ class BodyPlaces:
     areas: list[Place] = field(default_factory=list)
 
 
-def overview(view, lang: str, linker) -> tuple[dict, list[BodyPlaces]]:
-    """The whole map: every body's seats and offices, the regions bodies cover (one polygon per
-    region, naming all bodies that cover it), and the same as rows for the page's table."""
-    bodies: dict[ox.NamedNode, BodyPlaces] = {}
+@dataclass
+class Overview:
+    """One page of the map: the GeoJSON and the table of the bodies `offset` to `offset + size`."""
+    geojson: dict
+    rows: list[BodyPlaces]
+    total: int  # cooperation bodies in all
+    offset: int
+    by_name: bool  # the bodies are in name order (else in the store's order: too many to sort)
+
+
+def overview(view, lang: str, linker, offset: int = 0) -> Overview:
+    """A page of the map: settings.page_items cooperation bodies (by name) with their seats and
+    offices (points) and the regions they cover (one polygon per region, naming the bodies of
+    this page that cover it), and the same as rows for the page's table. A page at a time, so
+    that a map of tens of thousands of bodies neither fills the memory nor the browser."""
+    size = view.settings.page_items
+    page = catalogue.members(view, BODY, lang, offset, size)
+    rows: list[BodyPlaces] = []
     points: list[dict] = []
     areas: dict[ox.NamedNode, list[BodyPlaces]] = {}
-    for row in view.select("map-places"):
-        body = row["body"]
-        entry = bodies.get(body)
-        if entry is None:
-            entry = bodies[body] = BodyPlaces(body.value, label(view, body, lang), linker.href(body.value))
-        place, role = row.get("place"), row.get("role")
-        if place is None or not isinstance(place, ox.NamedNode):
-            continue
-        kind = ROLES[role]
-        geometry = point_first(view, place) if kind in ("seat", "office") else shape(view, place)
-        item = Place(place.value, label(view, place, lang), linker.href(place.value), geometry is not None)
-        {"seat": entry.seats, "office": entry.offices, "area": entry.areas}[kind].append(item)
-        if geometry is None:
-            continue
-        if kind == "area":
-            areas.setdefault(place, []).append(entry)
-        else:
-            points.append(feature(geometry, kind=kind, label=entry.label, href=entry.href,
-                                  place=item.label, placeHref=item.href))
+    for body in page.resources:
+        entry = BodyPlaces(body.value, label(view, body, lang), linker.href(body.value))
+        rows.append(entry)
+        for role, kind in ROLES.items():
+            for place in view.objects(body, role):
+                if not isinstance(place, ox.NamedNode):
+                    continue
+                geometry = point_first(view, place) if kind in ("seat", "office") else shape(view, place)
+                item = Place(place.value, label(view, place, lang), linker.href(place.value), geometry is not None)
+                {"seat": entry.seats, "office": entry.offices, "area": entry.areas}[kind].append(item)
+                if geometry is None:
+                    continue
+                if kind == "area":
+                    areas.setdefault(place, []).append(entry)
+                else:
+                    points.append(feature(geometry, kind=kind, label=entry.label, href=entry.href,
+                                          place=item.label, placeHref=item.href))
     features = []
     for region, covering in areas.items():
         features.append(feature(shape(view, region), kind="area", label=label(view, region, lang),
                                 href=linker.href(region.value),
                                 bodies=[{"label": b.label, "href": b.href} for b in sorted(covering, key=lambda b: b.label.lower())]))
-    rows = sorted(bodies.values(), key=lambda b: b.label.lower())
+    rows.sort(key=lambda b: b.label.lower())
     for entry in rows:
         for places in (entry.seats, entry.offices, entry.areas):
             places.sort(key=lambda p: p.label.lower())
-    return collection(features + points), rows
+    geojson = collection(features + points)
+    # GeoJSON allows members of its own: a client can tell that this is one page of the bodies
+    geojson["bodies"] = {"total": page.total, "offset": offset, "shown": len(rows)}
+    return Overview(geojson, rows, page.total, offset, page.by_name)

@@ -8,9 +8,12 @@ revision (hard links, like the workers' snapshots, see GraphStore.snapshot) and 
 read-only. So one page is rendered from one revision, and a write cannot change what a
 page is reading half-way.
 
-A view also caches what is worth computing once per revision (labels, the search index,
-the map and timeline data): a revision never changes, so nothing has to be invalidated;
-the next revision simply gets a new view.
+A view also caches what is worth computing once per revision (counts, the class hierarchy,
+names, pages of the map, timeline and search results): a revision never changes, so nothing
+has to be invalidated; the next revision simply gets a new view. Every cache is bounded (an
+LRU with a fixed number of entries, each entry itself bounded by a page size or a cap in
+settings), so what a view holds does not grow with the data (issue 7): nothing here keeps a
+list of all resources, all labels or all events.
 
 Page queries are bounded look-ups written for this purpose (files in page_queries/), not
 client queries, so they do not need the workers' time limit.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -31,11 +35,49 @@ from .settings import Settings
 from .store import GraphStore
 
 QUERIES = Path(__file__).parent / "page_queries"
+#: Entries of a view's general cache (counts, hierarchy, documentation per language, ...).
+CACHE_ENTRIES = 256
+
+
+class Bounded:
+    """A mapping that forgets its least recently used entries beyond `size`; safe to share
+    between the threads that render pages.
+
+    Hand-written rather than a dependency (cachetools): an OrderedDict does it in a few lines,
+    and cachetools' caches would need a lock around them all the same."""
+
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def __contains__(self, key) -> bool:
+        return key in self.entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, key, default=None):
+        with self.lock:
+            if key not in self.entries:
+                return default
+            self.entries.move_to_end(key)
+            return self.entries[key]
+
+    def __setitem__(self, key, value) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
 
 
 @lru_cache(maxsize=None)
 def page_query(name: str) -> str:
     return (QUERIES / f"{name}.rq").read_text(encoding="utf-8")
+
+
+_MISSING = object()
 
 
 class View:
@@ -56,8 +98,10 @@ class View:
         # HTTP dates have whole seconds; a revision is "modified" when this server first saw it.
         self.modified = datetime.now(timezone.utc).replace(microsecond=0)
         self.users = 0
-        self.cache: dict = {}
-        self.lock = threading.RLock()  # cached() computations may use cached() themselves
+        self.cache = Bounded(CACHE_ENTRIES)
+        self.memos: dict[str, Bounded] = {}  # named caches of their own size (names, shapes, pages)
+        self.pending: dict = {}  # (memo, key) -> the lock of the computation in progress
+        self.lock = threading.Lock()  # held only to look up or make a cache or a pending lock
 
     # --- triples ------------------------------------------------------------------------------
     def triples(self, subject=None, predicate=None, obj=None, limit: int | None = None) -> list[ox.Triple]:
@@ -88,25 +132,62 @@ class View:
         return len(self.triples(subject, predicate, obj, limit=cap))
 
     # --- SPARQL -------------------------------------------------------------------------------
-    def select(self, name: str, union: bool = True, **bindings) -> list[dict]:
+    def select(self, name: str, union: bool = True, limit: int | None = None, offset: int = 0,
+               text: str | None = None, values: dict | None = None, **bindings) -> list[dict]:
         """Rows of page_queries/{name}.rq (variables to terms; unbound ones absent).
 
         With `union` the default graph is the union of all graphs, as for the endpoint's
-        clients; without it, the store's own default graph (and GRAPH for the named ones)."""
-        result = self.store.query(page_query(name), use_default_graph_as_union=union,
+        clients; without it, the store's own default graph (and GRAPH for the named ones).
+        `limit` and `offset` are appended to the query (a file ends with its solution
+        modifiers); `text` is the query when the caller had to fill in parts of the file.
+        `bindings` are substituted; `values` (variable -> one term) become a VALUES block at
+        the start of the WHERE clause instead, where Oxigraph's planner sees them: a
+        substituted ?class in `?type rdfs:subClassOf* ?class` is planned as if unbound (all
+        pairs of the closure, seconds on a large store), a VALUES one is a walk from it."""
+        query = page_query(name) if text is None else text
+        if values:
+            head, where, rest = query.partition("WHERE {")
+            block = " ".join(f"VALUES ?{k} {{ {v} }}" for k, v in values.items())
+            query = f"{head}{where}\n  {block}{rest}"
+        if limit is not None:
+            query += f"\nLIMIT {int(limit)}"
+        if offset:
+            query += f"\nOFFSET {int(offset)}"
+        result = self.store.query(query, use_default_graph_as_union=union,
                                   substitutions={ox.Variable(k): v for k, v in bindings.items()} or None)
         names = [v.value for v in result.variables]
         return [{n: s[n] for n in names if s[n] is not None} for s in result]
 
     # --- per-revision cache -------------------------------------------------------------------
-    def cached(self, key, compute):
-        """compute() once per view (and key); concurrent callers wait for the first."""
-        if key in self.cache:
-            return self.cache[key]
+    def cached(self, key, compute, memo: str | None = None, size: int = 0):
+        """compute() once per view (and key) while the entry is remembered; concurrent callers
+        of the same key wait for the first, others go on (a search that scans the store must
+        not hold up every other page). With `memo`, the entry goes to that named cache of
+        `size` entries instead of the general one (for things with many variants, like pages)."""
+        cache = self.cache if memo is None else self.memo(memo, size)
+        found = cache.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
         with self.lock:
-            if key not in self.cache:
-                self.cache[key] = compute()
-            return self.cache[key]
+            pending = self.pending.setdefault((memo, key), threading.Lock())
+        with pending:
+            found = cache.get(key, _MISSING)
+            if found is _MISSING:
+                try:
+                    found = compute()
+                    cache[key] = found
+                finally:
+                    with self.lock:
+                        self.pending.pop((memo, key), None)
+            return found
+
+    def memo(self, name: str, size: int) -> Bounded:
+        """The named bounded cache `name` (made on first use with `size` entries)."""
+        with self.lock:
+            found = self.memos.get(name)
+            if found is None:
+                found = self.memos[name] = Bounded(size)
+            return found
 
 
 class Reader:

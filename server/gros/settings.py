@@ -50,6 +50,11 @@ class Settings:
     remote_graph_store: str | None = None  # its Graph Store Protocol endpoint (optional)
     remote_refresh: float = 1.0  # seconds a front end trusts its cached revision of a remote store
     store_reopen_every: int = 200  # writes between reopens of the embedded store (store.py: RocksDB's MANIFEST)
+    # What a page works on at most, so that the pages' memory and time follow these, not the
+    # size of the data (issue 7; reader.py, search.py, catalogue.py, maps.py, timeline.py).
+    page_items: int = 500          # bodies on the map, events on the timeline, per page
+    page_sort_max: int = 20_000    # longer lists (class members, bodies) come in storage order, not by name
+    search_max: int = 1000         # matching texts a search ranks; beyond: "more than", best of those
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -67,6 +72,9 @@ class Settings:
                 values[name] = os.environ[f"GROS_{name.upper()}"]
         if os.environ.get("GROS_STORE_REOPEN_EVERY"):
             values["store_reopen_every"] = int(os.environ["GROS_STORE_REOPEN_EVERY"])
+        for name in ("page_items", "page_sort_max", "search_max"):
+            if os.environ.get(f"GROS_{name.upper()}"):
+                values[name] = int(os.environ[f"GROS_{name.upper()}"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
