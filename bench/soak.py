@@ -340,10 +340,20 @@ def writer(server: Server, recorder: Recorder, until: float, number: int, mix: s
             time.sleep(0.05)
 
 
+#: The runaway client's own address: the service refuses an address for a while after its query
+#: was stopped at the time limit (server/gros/penalties.py), and the other clients use 127.0.0.1.
+RUNAWAY_ADDRESS = "127.0.0.2"
+
+
 def runaway(server: Server, recorder: Recorder, until: float) -> None:
-    with httpx.Client(base_url=server.url, timeout=120) as http:
+    """Sends the runaway query again and again; when refused (429) it tries again after Retry-After,
+    but at least once a second, like a script that retries."""
+    transport = httpx.HTTPTransport(local_address=RUNAWAY_ADDRESS)
+    with httpx.Client(base_url=server.url, timeout=120, transport=transport) as http:
         while time.monotonic() < until:
-            recorder.timed("runaway", lambda: http.get("/sparql", params={"query": RUNAWAY}))
+            response = recorder.timed("runaway", lambda: http.get("/sparql", params={"query": RUNAWAY}))
+            if response is not None and response.status_code == 429:
+                time.sleep(min(1.0, float(response.headers.get("Retry-After", 1))))
 
 
 def sampler(server: Server, recorder: Recorder, until: float, every: float, memory: list, cpu: list,
@@ -456,6 +466,12 @@ def memory_summary(result: dict) -> list[str]:
     parts = parts_growth(result)
     lines = [f"- memory of the server's process tree: {start:.0f} MB after warm-up, {end:.0f} MB at the end: "
              f"**{growth:+.1f} %** (target: under 10 %)"]
+    memory = result["memory"]
+    half = [rss for at, rss in memory if at >= result["seconds"] / 2]
+    if len(half) >= 2:
+        # Caches that fill up to their bound grow early and then stay; a leak grows to the end.
+        lines.append(f"- second half of the run: {half[0]:.0f} → {half[-1]:.0f} MB "
+                     f"({100 * (half[-1] - half[0]) / half[0]:+.1f} %)")
     if parts:
         first, last = parts["first"], parts["last"]
         per = (f"; per 1,000 writes: server {parts['main_per_1000']:+.1f} MB, workers "
@@ -517,12 +533,11 @@ HISTORY = [
     "without writes. The first cause was glibc's per-thread malloc arenas (`server/gros/arenas.py`); "
     "`gros serve` now caps them at two (180 s churn runs, alternated in one session: the server "
     "process grew +8 and +30 MB per 1,000 writes with the cap, +47 and +91 without, at no lower "
-    "throughput). What remains grows with the number of writes since the store was opened, not with "
-    "the data (run 3 grows no faster than run 1): RocksDB appends every change of its file set to "
-    "one MANIFEST (about 3.4 KB a write, `bench/manifest_growth.py`) that each checkpoint copies "
-    "(the snapshots column) and each read-only open replays. A trial that reopened the live store "
-    "every 200 writes (proposed for store.py, not applied yet) kept the server process at +5 MB per "
-    "1,000 writes and the tree at +4.3 % over 10 minutes (1,309 writes, 2026-11-28).",
+    "throughput). The second: RocksDB appends every change of its file set to one MANIFEST (about "
+    "3.4 KB a write, `bench/manifest_growth.py`) that each checkpoint copies and each read-only open "
+    "replays, until the store is opened again; the writer now reopens the store every 200 writes "
+    "(`GROS_STORE_REOPEN_EVERY`, store.py). The first soak with both (2026-11-28 04:20) grew +2.0 % "
+    "over 10 minutes in run 1.",
 ]
 
 
@@ -531,6 +546,7 @@ def report(mixed: dict, limited: dict, growing: dict | None, args) -> str:
     one, two = summary(mixed), summary(limited, exclude=("runaway",))
     runaways = [s for s in limited["samples"] if s["kind"] == "runaway"]
     stopped = sum(1 for s in runaways if s["status"] == 503)
+    refused = sum(1 for s in runaways if s["status"] == 429)
     mixed_seconds = mixed["seconds"]
     short = mixed_seconds < 600
     lines = [
@@ -557,10 +573,13 @@ def report(mixed: dict, limited: dict, growing: dict | None, args) -> str:
         "code and the store's table files). Snapshots: what the snapshot folder holds beyond the "
         "live store's files.", "", *memory_lines(mixed), "", *HISTORY, "",
         f"### Run 2: the time limit hit again and again, {limited['seconds']:.0f} s", "",
-        f"`gros serve --query-timeout {args.timeout_limit:g}`; one client sends only a query that no worker can "
-        f"finish (a six-way cross product), {args.readers - 1} clients read as in run 1, {args.writers} write.", "",
-        f"- the runaway client sent {len(runaways)} queries; {stopped} were stopped at the limit (503) and their "
-        f"workers replaced (worker restarts reported by /health: {limited['health_after'].get('worker_restarts')})",
+        f"`gros serve --query-timeout {args.timeout_limit:g}` (so a client whose query is stopped waits "
+        f"{args.timeout_limit:g} s, doubled for each further stop: `--timeout-penalty`); one client, from its own "
+        f"address ({RUNAWAY_ADDRESS}), sends only a query that no worker can finish (a six-way cross product) and "
+        f"when refused tries again each second; {args.readers - 1} clients read as in run 1, {args.writers} write.", "",
+        f"- the runaway client sent {len(runaways)} requests; {stopped} queries were stopped at the limit (503) and "
+        f"their workers replaced (worker restarts reported by /health: "
+        f"{limited['health_after'].get('worker_restarts')}); {refused} were refused while it waited (429)",
         f"- everyone else: {two['requests']:,} requests, {two['per_second']:.1f} answered a second, "
         f"{two['errors']} errors, p50 {two['p50_ms']:.1f} ms, p99 {two['p99_ms']:.1f} ms",
         f"- after the run the server used {limited['idle_cpu_after']:.2f} cores when idle: no stopped query "

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 
-from server_fixture import GROS, MAX_ROWS, QUERY_TIMEOUT, START_TIMEOUT, WORKERS, RunningServer, content_root, free_port
+from server_fixture import GROS, MAX_ROWS, QUERY_TIMEOUT, START_TIMEOUT, TIMEOUT_PENALTY, WORKERS, RunningServer, content_root, free_port
 
 
 def command(root: Path, store: Path, port: int, *extra: str) -> list[str]:
     return [str(GROS), "serve", "--root", str(root), "--store", str(store), "--port", str(port),
-            "--query-timeout", f"{QUERY_TIMEOUT:g}", "--workers", str(WORKERS), "--max-rows", str(MAX_ROWS), *extra]
+            "--query-timeout", f"{QUERY_TIMEOUT:g}", "--workers", str(WORKERS), "--max-rows", str(MAX_ROWS),
+            "--timeout-penalty", f"{TIMEOUT_PENALTY:g}", *extra]
 
 
 def environment(token: str | None = None, **extra: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ Registered in conftest.py (`pytest_plugins`). Fixtures:
 
 - `server` (session): content of this checkout (ontology/, shapes/, queries/) with
   tests/fixtures/valid/minimal.ttl as the only data file, in a temporary root; started with
-  `--query-timeout 3 --workers 2 --max-rows 50` and GROS_UPDATE_TOKEN=test-token.
+  `--query-timeout 3 --workers 2 --max-rows 50 --timeout-penalty 0` and GROS_UPDATE_TOKEN=test-token.
 - `readonly_server` (session, started only by the tests that ask for it): the same without a token.
 - `scratch_server` (one test): the same as `server`, for a test that may break the store.
 - `client`: an httpx.Client for `server`; `fresh_graph`: a graph IRI no other test uses.
@@ -40,6 +40,9 @@ START_TIMEOUT = 90.0
 QUERY_TIMEOUT = 3.0
 WORKERS = 2
 MAX_ROWS = 50
+#: Off: every test reaches its server from 127.0.0.1, so one test's stopped query would make the
+#: next tests wait (the penalty has its own tests, tests/test_penalties.py, on servers of their own).
+TIMEOUT_PENALTY = 0
 
 
 @dataclass
@@ -107,7 +110,7 @@ def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[st
     log = folder / "server.log"
     command = [str(GROS), "serve", "--root", str(root), "--store", str(store), "--port", str(port),
                "--query-timeout", f"{QUERY_TIMEOUT:g}", "--workers", str(WORKERS), "--max-rows", str(MAX_ROWS),
-               *extra_args]
+               "--timeout-penalty", f"{TIMEOUT_PENALTY:g}", *extra_args]
     began = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from . import __version__, downloads, graph_store, pages, query_api, security_headers, sparql
 from .errors import HTTPProblem, problem_response
 from .observability import AccessLog
+from .penalties import TimeLimitPenalty
 from .ratelimit import RateLimit
 from .service import Service
 from .settings import Settings
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     # Per-client rate limits (off unless gros serve --rate-queries / --rate-writes); inside CORS,
     # so that a page can read the 429 and its Retry-After.
     app.add_middleware(RateLimit, settings=service.settings, metrics=service.metrics)
+    # Names the client of each request, and refuses for a while one whose query ran into the
+    # time limit (penalties.py; gros serve --timeout-penalty).
+    app.add_middleware(TimeLimitPenalty, box=service.penalties, metrics=service.metrics)
 
     # Any web page may query; writes need a bearer token, never a cookie, so CORS is granted
     # without credentials (a page can only write with a token its user gave it).

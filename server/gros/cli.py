@@ -169,6 +169,10 @@ def query(root, name, params, fmt, list_only, lang, store_path):
               help="Folder of the on-disk store (default: var/store in the checkout, or GROS_STORE).")
 @click.option("--query-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds a query or update may run before it is stopped (503).")
+@click.option("--timeout-penalty", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="After a client's query is stopped at the time limit, refuse that address (429) this "
+                   "long, twice as long for each further stop within 10 minutes; 0 never. "
+                   "[default: as long as --query-timeout]")
 @click.option("--workers", "workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Query worker processes, i.e. queries that run at once.")
 @click.option("--max-rows", type=click.IntRange(min=0), default=100_000, show_default=True,
@@ -191,7 +195,7 @@ def query(root, name, params, fmt, list_only, lang, store_path):
 @click.option("--remote-graph-store", metavar="URL",
               help="The remote store's Graph Store Protocol endpoint (optional: content files are then "
                    "loaded with one PUT each).")
-def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_body, allow_service,
+def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers, max_rows, max_body, allow_service,
           rate_queries, rate_writes, rate_burst, remote_query, remote_update, remote_graph_store):
     """Validate and load the content, then serve SPARQL 1.1 on http://HOST:PORT/sparql.
 
@@ -210,7 +214,7 @@ def serve(root, host, port, store_path, query_timeout, workers, max_rows, max_bo
     from .tokens import TokenFileError
 
     settings = _settings(root, host=host, port=port, store_path=store_path, query_timeout=query_timeout,
-                         workers=workers, max_rows=max_rows, max_body=max_body,
+                         timeout_penalty=timeout_penalty, workers=workers, max_rows=max_rows, max_body=max_body,
                          allow_service=tuple(allow_service) or None, rate_queries=rate_queries,
                          rate_writes=rate_writes, rate_burst_seconds=rate_burst, remote_query=remote_query,
                          remote_update=remote_update, remote_graph_store=remote_graph_store)

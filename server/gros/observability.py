@@ -34,7 +34,8 @@ class Metrics:
         self.updates = Counter("gros_updates_total", "Writes by outcome (ok, invalid, refused, error)",
                                ["outcome"], registry=self.registry)
         self.timeouts = Counter("gros_timeouts_total", "Jobs stopped at the time limit", registry=self.registry)
-        self.refusals = Counter("gros_refusals_total", "Requests refused (auth, size, overload, SERVICE/LOAD)",
+        self.refusals = Counter("gros_refusals_total",
+                                "Requests refused (auth, size, overload, SERVICE/LOAD, rate, time-limit penalty)",
                                 ["reason"], registry=self.registry)
         self.revision = Gauge("gros_store_revision", "Revision of the store", registry=self.registry)
         self.worker_restarts = Gauge("gros_worker_restarts", "Query workers killed and replaced",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import shutil
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ import pyoxigraph as ox
 from . import validation
 from .errors import HTTPProblem
 from .observability import Metrics
+from .penalties import CLIENT, PenaltyBox
 from .settings import Settings
 from .sources import find_files, read_files
 from .store import GraphStore
@@ -61,6 +63,7 @@ class Service:
         self._revision: int | None = None
         self._revision_read = 0.0
         self.tokens = TokenSet.from_settings(settings)  # raises TokenFileError
+        self.penalties = PenaltyBox(settings.penalty_seconds)
 
     # --- life cycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -146,8 +149,14 @@ class Service:
                               headers={"Retry-After": "1"}) from None
         except JobTimeout:
             self.metrics.timeouts.inc()
-            raise HTTPProblem(503, f"the request took longer than the time limit of {timeout:g} s and was "
-                                   f"stopped (the limit is set with gros serve --query-timeout)") from None
+            message = (f"the request took longer than the time limit of {timeout:g} s and was stopped (the limit "
+                       f"is set with gros serve --query-timeout)")
+            wait = self.penalties.strike(CLIENT.get())
+            if wait:
+                message += (f"; to keep the service for others, further requests from your address are refused "
+                            f"for {wait:g} s (gros serve --timeout-penalty)")
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))} if wait else None
+            raise HTTPProblem(503, message, headers=headers) from None
         except WorkerDied:
             raise HTTPProblem(500, "the query worker stopped unexpectedly (out of memory?); "
                                    "the request was not completed") from None

@@ -34,6 +34,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     query_timeout: float = 30.0
+    # Seconds a client whose query was stopped at the time limit waits before its next request
+    # (penalties.py); None: as long as the time limit; 0: never.
+    timeout_penalty: float | None = None
     update_token: str | None = field(default=None, repr=False)  # never printed (tokens.py)
     update_token_file: Path | None = None  # named tokens, one `name:token` per line (tokens.py)
     workers: int = 2                 # query worker processes = queries running at once
@@ -80,6 +83,11 @@ class Settings:
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+    @property
+    def penalty_seconds(self) -> float:
+        """What a first stop at the time limit costs its client (penalties.py)."""
+        return self.query_timeout if self.timeout_penalty is None else self.timeout_penalty
 
     @property
     def remote(self) -> bool:
