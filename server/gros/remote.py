@@ -76,22 +76,11 @@ def _iri(node: ox.NamedNode | str) -> str:
 
 
 def substitute(text: str, substitutions: dict | None) -> str:
-    """The query with each substituted variable ({Variable: term}) replaced by its term, as
-    pyoxigraph's substitutions do: in patterns and expressions the term itself; a projected
-    variable becomes (term AS ?v) and a GROUP BY / ORDER BY key (term), so results still bind it.
-    """
+    """The query with each substituted variable ({Variable: term}) written into its text, as
+    pyoxigraph's substitutions bind it (sparql_text.write_in)."""
     if not substitutions:
         return text
-    terms = {variable.value: str(term) for variable, term in substitutions.items()}
-    out, last = [], 0
-    for start, end, name, role in sparql_text.variable_uses(text):
-        if name not in terms or role == "target":
-            continue
-        term = terms[name]
-        replacement = {"projection": f"({term} AS ?{name})", "modifier": f"({term})"}.get(role, term)
-        out += [text[last:start], replacement]
-        last = end
-    return "".join(out) + text[last:]
+    return sparql_text.write_in(text, {variable.value: str(term) for variable, term in substitutions.items()})
 
 
 class RemoteStore:

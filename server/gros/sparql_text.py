@@ -76,3 +76,21 @@ def variable_uses(text: str) -> list[tuple[int, int, str, str]]:
             clause = None
         previous = word
     return uses
+
+
+def write_in(text: str, terms: dict[str, str]) -> str:
+    """The query with each variable named in `terms` ({name: term in SPARQL syntax}) replaced by
+    its term, as pyoxigraph's substitutions bind it: in patterns and expressions the term itself
+    (inside subqueries too); a projected variable becomes (term AS ?v) and a GROUP BY / ORDER BY
+    key (term), so results still bind it. Where it is bound (after AS) it is left alone."""
+    if not terms:
+        return text
+    out, last = [], 0
+    for start, end, name, role in variable_uses(text):
+        if name not in terms or role == "target":
+            continue
+        term = terms[name]
+        replacement = {"projection": f"({term} AS ?{name})", "modifier": f"({term})"}.get(role, term)
+        out += [text[last:start], replacement]
+        last = end
+    return "".join(out) + text[last:]
