@@ -29,16 +29,7 @@ GRAPH = "https://example.org/graph/bench"
 META = "https://w3id.org/gros/graph/meta"
 
 # The generator also places municipalities in Luxembourg, which minimal.ttl does not describe.
-LUXEMBOURG = """@prefix gros: <https://w3id.org/gros/def#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-<https://w3id.org/gros/id/region/luxembourg> a gros:Country ;
-    rdfs:label "Luxemburg"@nl , "Luxembourg"@en , "Luxemburg"@de , "Luxembourg"@fr ;
-    gros:regionLevel <https://w3id.org/gros/id/concept/level-country> ;
-    gros:iso3166Code "LU" ;
-    gros:euMemberState true ;
-    dcterms:source <https://w3id.org/gros/id/source/facts> .
-"""
+LUXEMBOURG = (ROOT / "tests" / "fixtures" / "support" / "luxembourg.ttl").read_text("utf-8")
 
 
 def _generator():

@@ -26,16 +26,8 @@ GROS = "https://w3id.org/gros/def#"
 ORG = "http://www.w3.org/ns/org#"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 GRAPH = "https://example.org/graph/synth"
-LUXEMBOURG = """@prefix gros: <https://w3id.org/gros/def#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-<https://w3id.org/gros/id/region/luxembourg> a gros:Country ;
-    rdfs:label "Luxemburg"@nl , "Luxembourg"@en , "Luxemburg"@de , "Luxembourg"@fr ;
-    gros:regionLevel <https://w3id.org/gros/id/concept/level-country> ;
-    gros:iso3166Code "LU" ;
-    gros:euMemberState true ;
-    dcterms:source <https://w3id.org/gros/id/source/facts> .
-"""
+# The generator also places municipalities in Luxembourg, which minimal.ttl does not describe.
+LUXEMBOURG = (ROOT / "tests" / "fixtures" / "support" / "luxembourg.ttl").read_text("utf-8")
 
 
 @pytest.fixture(scope="module")
