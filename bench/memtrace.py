@@ -63,7 +63,7 @@ def main() -> None:
     go = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: go.set())
     threading.Thread(target=watch, args=(report, go), daemon=True, name="memtrace").start()
-    from gros.cli import main as gros
+    from gros.cli.main import main as gros
 
     sys.argv = ["gros", *sys.argv[2:]]
     gros()

@@ -35,7 +35,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*")  # Starlette's note on it
 from fastapi.testclient import TestClient  # noqa: E402
 
 from gros import __version__  # noqa: E402
-from gros.app import create_app  # noqa: E402
+from gros.http.app import create_app  # noqa: E402
 from gros.settings import Settings  # noqa: E402
 
 HEADING = "## Page render times (bench/pages.py)"

@@ -158,8 +158,8 @@ import asyncio, json, os, statistics, sys, time
 from pathlib import Path
 import pyoxigraph as ox
 from gros.settings import Settings
-from gros.execution import Executor
-from gros.workers import WorkerPool
+from gros.runtime.execution import Executor
+from gros.runtime.workers import WorkerPool
 
 snapshot, query, n, root = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 job = {"kind": "query", "text": query, "default_graphs": [], "named_graphs": [],

@@ -1,4 +1,4 @@
-// Builds the browser assets into server/gros/static/build/ (git-ignored; `make install` runs it):
+// Builds the browser assets into server/gros/web/static/build/ (git-ignored; `make install` runs it):
 //   map.js + map.css    the maps (Leaflet), from src/map.js
 //   query.js            the SPARQL editor (CodeMirror with the SPARQL mode), from src/query.js
 //   nuts-2021.json      NUTS 2021 regions of NL, BE, DE and LU at levels 0-3 (code -> name, level,
@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const out = path.join(here, "..", "server", "gros", "static", "build");
+const out = path.join(here, "..", "server", "gros", "web", "static", "build");
 const atlas = path.join(here, "node_modules", "@svizzle", "atlas", "data", "dist", "NUTS", "topojson");
 const COUNTRIES = ["NL", "BE", "DE", "LU"];
 const LEVELS = [0, 1, 2, 3];

@@ -18,10 +18,10 @@ import pytest
 from launch import environment, spawn, wait_ready
 from server_fixture import GROS, TOKEN, dump_store, revision
 
-from gros.backup import backup_store
+from gros.store.backup import backup_store
 from gros.settings import Settings
-from gros.sources import find_files, read_files
-from gros.store import GraphStore
+from gros.content.files import find_files, read_files
+from gros.store.embedded import GraphStore
 
 
 def gros(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -30,7 +30,7 @@ def _missing() -> str | None:
         import playwright  # noqa: F401
     except ImportError:
         return "playwright is not installed (pip install -e '.[test]')"
-    from gros.web import assets_built
+    from gros.web.rendering import assets_built
     if not assets_built():
         return "the browser assets are not built (make install)"
     return None

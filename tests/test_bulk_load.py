@@ -15,13 +15,13 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from gros import bulk
-from gros.batch_shapes import backward_predicates
-from gros.bulk import ShapesPolicy, bulk_load_research_data
-from gros.loading import LoadRefused, prepare_content
+from gros.store.embedded import bulk
+from gros.shacl.batch import backward_predicates
+from gros.store.bulk import ShapesPolicy, bulk_load_research_data
+from gros.store.loading import LoadRefused, prepare_content
 from gros.progress import Progress
 from gros.settings import Settings
-from gros.validation import load_shapes
+from gros.shacl.validation import load_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 GROS_CLI = Path(sys.executable).with_name("gros")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gros.cli import main
+from gros.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

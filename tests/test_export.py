@@ -18,9 +18,10 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
-from gros import export, formats
+from gros import formats
+from gros.publish import export
 from gros.settings import Settings
-from gros.sources import to_rdflib
+from gros.content.files import to_rdflib
 
 from official_shapes import CPOV, DCAT_AP, DCAT_AP_NL, ELI_PROFILE, EXTERNAL, violations
 

@@ -16,9 +16,10 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
-from gros import changes, shape_reach
+from gros.shacl import gate as changes
+from gros.shacl import reach as shape_reach
 from gros.settings import Settings
-from gros.sources import find_files, read_files, to_graph
+from gros.content.files import find_files, read_files, to_graph
 from oxrdflib._converter import to_ox
 
 ROOT = Path(__file__).resolve().parents[1]

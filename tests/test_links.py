@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gros import outlinks
+from gros.publish import outlinks
 from gros.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

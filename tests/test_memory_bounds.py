@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gros.ratelimit import IDLE_SECONDS, Limiter
+from gros.ops.ratelimit import IDLE_SECONDS, Limiter
 from server_fixture import children, update
 
 BROWSER = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
@@ -85,7 +85,7 @@ def test_the_rate_limit_table_forgets_idle_clients():
 
 
 def test_the_rate_limit_table_has_a_ceiling(monkeypatch):
-    monkeypatch.setattr("gros.ratelimit.MAX_CLIENTS", 100)
+    monkeypatch.setattr("gros.ops.ratelimit.MAX_CLIENTS", 100)
     limiter = Limiter(rate=5, burst_seconds=2, clock=lambda: 0.0)
     for n in range(1000):
         limiter.wait(f"client-{n}")

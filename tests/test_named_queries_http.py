@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 import gros
-from gros import queries
+from gros.content import named_queries as queries
 from gros.settings import Settings
 
 from server_fixture import problem

@@ -7,8 +7,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from gros.settings import Settings
-from gros.sources import find_files, read_files, to_graph
-from gros.validation import declared_terms, undefined_terms, undescribed_resources
+from gros.content.files import find_files, read_files, to_graph
+from gros.shacl.validation import declared_terms, undefined_terms, undescribed_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 GROS = "https://w3id.org/gros/def#"

@@ -13,8 +13,8 @@ import re
 import httpx
 import pytest
 
-from gros.linked_data import is_skolem, local_path
-from gros.search import rank
+from gros.web.dereference import is_skolem, local_path
+from gros.web.search import rank
 from gros.settings import Settings
 from server_fixture import BASE, TOKEN, start_server
 
@@ -54,7 +54,7 @@ def all_texts(http: httpx.Client) -> list:
     """Every name and description of the store through /sparql, a page at a time (the test
     server returns at most 50 rows), as search.rank() takes them."""
     import pyoxigraph as ox
-    from gros.reader import page_query
+    from gros.web.reader import page_query
 
     query = page_query("search-texts").replace("MATCHES", "true")
     query = query.replace("SELECT ?s ?literal ?name WHERE", "SELECT ?s ?literal ?name ?p WHERE")
@@ -149,7 +149,7 @@ def test_a_long_class_list_is_paged_in_storage_order_and_says_so(limited):
 
 
 def test_what_a_view_remembers_is_bounded():
-    from gros.reader import Bounded
+    from gros.web.reader import Bounded
 
     cache = Bounded(3)
     for n in range(3):

@@ -209,7 +209,7 @@ def test_a_label_with_a_script_tag_is_escaped_on_the_page(client, hostile_label)
 
 def test_only_web_iris_become_links():
     # javascript:... is a valid IRI; as an href it would run a script, so pages show it as text.
-    from gros.links import safe_external
+    from gros.web.links import safe_external
 
     assert safe_external("https://www.wikidata.org/entity/Q55") == "https://www.wikidata.org/entity/Q55"
     assert safe_external("mailto:info@example.org") == "mailto:info@example.org"
@@ -326,7 +326,7 @@ def test_map_data_has_the_seats_and_the_covered_regions(client):
     assert any(f["properties"]["href"] == BODY_PATH and f["geometry"] == {"type": "Point", "coordinates": [6.03647, 50.6279]}
                for f in seats)
     assert "EuroGeographics" in data["attribution"]
-    from gros import boundaries
+    from gros.web.rendering import boundaries
     if boundaries.installed():  # NUTS polygons (make install); Limburg NL42 is covered by the EGTC
         areas = {f["properties"]["href"]: f for f in data["features"] if f["properties"]["kind"] == "area"}
         assert areas["/id/region/limburg-nl"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
@@ -393,7 +393,7 @@ def test_dates_keep_their_precision():
 
 
 def test_search_normalisation():
-    from gros.search import forms, normalise
+    from gros.web.search import forms, normalise
 
     assert normalise("Düsseldorf") == normalise("DUSSELDORF") == "dusseldorf"
     assert normalise("Liège–Luik, Région wallonne") == "liege luik region wallonne"
@@ -402,7 +402,7 @@ def test_search_normalisation():
 
 
 def test_wkt_geometries():
-    from gros.boundaries import wkt_geometry
+    from gros.web.boundaries import wkt_geometry
 
     assert wkt_geometry("POINT(6.03647 50.6279)") == {"type": "Point", "coordinates": [6.03647, 50.6279]}
     assert wkt_geometry("<http://www.opengis.net/def/crs/OGC/1.3/CRS84> POINT(1 2)")["coordinates"] == [1.0, 2.0]
@@ -414,7 +414,7 @@ def test_wkt_geometries():
 
 
 def test_the_server_answers_for_its_configured_base():
-    from gros.linked_data import iri_for, local_path, split_suffix
+    from gros.web.dereference import iri_for, local_path, split_suffix
     from gros.settings import Settings
 
     settings = Settings(base_iri="https://example.org/kg/")

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from gros.penalties import MAX_DOUBLINGS, MEMORY_SECONDS, PenaltyBox
+from gros.ops.penalties import MAX_DOUBLINGS, MEMORY_SECONDS, PenaltyBox
 from gros.settings import Settings
 from server_fixture import problem, start_server, wait_for_workers
 
@@ -68,7 +68,7 @@ def test_no_penalty_when_switched_off_or_outside_a_request():
 
 
 def test_the_table_of_clients_stays_bounded(monkeypatch):
-    monkeypatch.setattr("gros.penalties.MAX_CLIENTS", 100)
+    monkeypatch.setattr("gros.ops.penalties.MAX_CLIENTS", 100)
     clock = Clock()
     box = PenaltyBox(1.0, clock=clock)
     for number in range(1000):

@@ -155,8 +155,8 @@ def test_house_style(name):
 
 
 def test_the_package_reads_every_query_the_same_way():
-    """gros.queries (the CLI and the server) must accept every file this module accepts."""
-    queries = pytest.importorskip("gros.queries")
+    """gros.content.named_queries (the CLI and the server) must accept every file this module accepts."""
+    queries = pytest.importorskip("gros.content.named_queries")
     loaded = queries.all_queries(QUERY_DIR)
     assert set(loaded) == set(QUERY_NAMES)
     for name, query in loaded.items():

@@ -25,7 +25,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from gros import queries
+from gros.content import named_queries as queries
 from server_fixture import ROOT
 
 OXIGRAPH = Path(sys.executable).with_name("oxigraph")

@@ -20,7 +20,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, XSD
 
-from gros import export, release
+from gros.publish import export
+from gros.publish import release
 from gros.settings import Settings
 
 from official_shapes import DCAT_AP, DCAT_AP_NL, violations

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gros import queries
+from gros.content import named_queries as queries
 from remote_stores import start_oxigraph, start_virtuoso
 from server_fixture import GROS, ROOT, START_TIMEOUT, RunningServer, free_port, problem
 

@@ -14,9 +14,9 @@ import pytest
 from rdflib import Dataset, URIRef
 
 import gros
-from gros import queries
-from gros.export import content_files
-from gros.loading import LoadRefused, load_research_data
+from gros.content import named_queries as queries
+from gros.publish.export import content_files
+from gros.store.loading import LoadRefused, load_research_data
 from gros.settings import Settings
 
 from server_fixture import start_server

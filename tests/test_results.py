@@ -9,7 +9,7 @@ import pytest
 
 from gros.formats import (CSV, DATASET_FORMATS, GRAPH_FORMATS, JSON, JSONLD, NQUADS, RESULT_FORMATS, TRIG,
                           TSV, TURTLE, XML)
-from gros.results import CHUNK_SIZE, write_boolean, write_quads, write_solutions, write_triples
+from gros.sparql.results import CHUNK_SIZE, write_boolean, write_quads, write_solutions, write_triples
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SR = "{http://www.w3.org/2005/sparql-results#}"

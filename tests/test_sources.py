@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from gros.settings import Settings
-from gros.sources import ContentErrors, SourceError, find_files, parse_file, read_files, to_graph
+from gros.content.files import ContentErrors, SourceError, find_files, parse_file, read_files, to_graph
 
 
 def test_every_content_file_parses(settings):

@@ -449,7 +449,7 @@ def test_service_description_in_an_unacceptable_format_is_406(client):
 
 
 def test_browser_gets_the_query_page_with_the_named_queries(client, server):
-    from gros.queries import all_queries
+    from gros.content.named_queries import all_queries
 
     response = client.get("/sparql", headers={
         "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})

@@ -6,8 +6,8 @@ import pyoxigraph as ox
 import pytest
 
 from gros.settings import Settings
-from gros.sources import find_files, read_files
-from gros.store import GraphStore, memory_store
+from gros.content.files import find_files, read_files
+from gros.store.embedded import GraphStore, memory_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,7 +76,7 @@ def test_memory_store_keeps_graph_names(settings):
 
 
 def test_a_write_larger_than_one_data_block_is_applied_whole(tmp_path):
-    from gros.store import DATA_BLOCK
+    from gros.store.embedded import DATA_BLOCK
 
     settings = Settings(root=_root(tmp_path / "content"), store_path=tmp_path / "store")
     store = GraphStore(settings)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from gros import validation
+from gros.shacl import validation
 from gros.settings import Settings
 
 PREFIXES = """@prefix gros: <https://w3id.org/gros/def#> .

@@ -26,15 +26,15 @@ def load(settings=None, store=None):
     """
     from rdflib import Dataset, URIRef
 
-    from .settings import Settings
-    from .sources import find_files, read_files, to_rdflib
+    from gros.settings import Settings
+    from gros.content.files import find_files, read_files, to_rdflib
 
     settings = settings or Settings.from_env()
     dataset = Dataset(default_union=True)
     if store is not None:
         import pyoxigraph as ox
 
-        from .loading import open_for_query
+        from gros.store.loading import open_for_query
 
         meta = ox.NamedNode(settings.graph_base + "meta")
         for quad in open_for_query(_path(store)).quads_for_pattern(None, None, None, None):
@@ -62,10 +62,10 @@ def query(name: str, settings=None, store=None, **params) -> list[dict]:
     """
     from pathlib import Path
 
-    from . import queries
-    from .settings import Settings
-    from .sources import find_files, read_files
-    from .store import memory_store
+    from gros.content import named_queries as queries
+    from gros.settings import Settings
+    from gros.content.files import find_files, read_files
+    from gros.store.embedded import memory_store
 
     settings = settings or Settings.from_env()
     if str(name).endswith(".rq") and Path(name).is_file():
@@ -73,7 +73,7 @@ def query(name: str, settings=None, store=None, **params) -> list[dict]:
     else:
         named = queries.find_query(settings.queries_dir, name)
     if store is not None:
-        from .loading import open_for_query
+        from gros.store.loading import open_for_query
 
         oxigraph_store = open_for_query(_path(store))
     else:

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "web" / "templates"))
 
 
 class HTTPProblem(Exception):
@@ -30,7 +30,7 @@ class HTTPProblem(Exception):
 def negotiated(request: Request, offered):
     """formats.negotiate for a request (its Accept and ?format=), with the protocol's answers
     when nothing fits: 406 for an Accept we cannot meet, 400 for an unknown ?format=."""
-    from . import formats
+    from gros import formats
 
     try:
         return formats.negotiate(request.headers.get("accept"), offered, request.query_params.get("format"))

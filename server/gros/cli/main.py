@@ -1,0 +1,327 @@
+"""The `gros` command: a thin layer over the library.
+
+Exit codes (DESIGN.md): 0 ok, 1 the data or result is invalid, 2 usage or input error.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+import pyoxigraph as ox
+
+from gros.content import named_queries
+from gros.shacl import validation
+from gros.settings import Settings
+from gros.content.files import ContentErrors, SourceError, find_files, read_files
+from gros.store.embedded import memory_store
+
+ROOT_OPTION = click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder with ontology/, data/, shapes/ and queries/ (default: this checkout, or GROS_ROOT).")
+
+
+def _settings(root: Path | None, **overrides) -> Settings:
+    return Settings.from_env(root=root.resolve() if root else None, **overrides)
+
+
+def _input_error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _read_content(settings: Settings):
+    try:
+        return read_files(find_files(settings))
+    except ContentErrors as errors:
+        for err in errors.errors:
+            click.echo(f"{err}", err=True)
+        click.echo(f"{len(errors.errors)} file(s) could not be read; nothing was validated.", err=True)
+        sys.exit(2)
+    except SourceError as err:
+        _input_error(str(err))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gros-kg")
+def main():
+    """GROS knowledge graph: cross-border cooperation of the Netherlands with Belgium and Germany.
+
+    Validate the content, run named queries, and serve it over SPARQL.
+    """
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "turtle", "json"]), default="text",
+              show_default=True, help="Report format.")
+def validate(root, fmt):
+    """Validate ontology/ and data/ against the SHACL shapes in shapes/.
+
+    Reports every result with severity, shape, focus node, path, value, message (nl, en)
+    and the file that describes the focus node; also classes and properties used but
+    defined nowhere, and our IRIs that are linked to but never described.
+    Exit 0: conforms; 1: violations; 2: a file could not be read.
+    """
+    settings = _settings(root)
+    files = _read_content(settings)
+    try:
+        report = validation.validate_content(settings, files)
+    except ContentErrors as errors:  # a shapes file did not parse
+        for err in errors.errors:
+            click.echo(str(err), err=True)
+        sys.exit(2)
+    except SourceError as err:
+        _input_error(str(err))
+    if fmt == "json":
+        click.echo(json.dumps(validation.render_json(report), indent=2, ensure_ascii=False))
+    elif fmt == "turtle":
+        click.echo(validation.render_graph(report).serialize(format="turtle"))
+    else:
+        click.echo(validation.render_text(report))
+    sys.exit(0 if report.conforms else 1)
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for item in values:
+        if "=" not in item:
+            _input_error(f"--param expects NAME=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        params[key.strip()] = value
+    return params
+
+
+@main.command()
+@ROOT_OPTION
+@click.argument("name", required=False)
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of the query (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]), default="table",
+              show_default=True, help="Output format (json is SPARQL 1.1 Query Results JSON).")
+@click.option("--list", "list_only", is_flag=True, help="List the named queries with their titles.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="en", show_default=True,
+              help="Language of titles in --list.")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Query this on-disk store (say, one that gros load filled) instead of the content files.")
+def query(root, name, params, fmt, list_only, lang, store_path):
+    """Run the named query NAME of queries/ over the content files (no server needed).
+
+    NAME may also be the path of a .rq file with the same header (title, description in nl and
+    en). With --store PATH the query runs over that store: the GROS graph plus what gros load
+    added to it.
+    """
+    settings = _settings(root)
+    try:
+        available = named_queries.all_queries(settings.queries_dir)
+    except named_queries.QueryFileError as err:
+        _input_error(str(err))
+    if list_only or not name:
+        for query_name, named in available.items():
+            params_text = " ".join(f"{p}=" for p in named.parameters)
+            click.echo(f"{query_name:40} {named.title.get(lang, '')}" + (f"  [{params_text}]" if params_text else ""))
+        if not name and not list_only:
+            click.echo("\nRun one with: gros query NAME [--param NAME=VALUE]", err=True)
+        return
+    if name.endswith(".rq") and Path(name).is_file():
+        try:
+            available[name] = named_queries.read_query(Path(name))
+        except named_queries.QueryFileError as err:
+            _input_error(str(err))
+    if name not in available:
+        _input_error(f"no named query {name!r}. Known: {', '.join(available)}")
+    named = available[name]
+    if store_path:
+        from gros.store.loading import open_for_query
+        from gros.store.embedded import StoreError
+
+        try:
+            store = open_for_query(store_path)
+        except StoreError as err:
+            _input_error(str(err))
+    else:
+        store = memory_store(_read_content(settings))
+    try:
+        result = named_queries.run(store, named, _parse_params(params))
+    except named_queries.ParameterError as err:
+        _input_error(str(err))
+    except SyntaxError as err:
+        _input_error(f"{named.path}: the query does not parse: {err}")
+    if not isinstance(result, ox.QuerySolutions):
+        _input_error(f"{named.path}: gros query runs SELECT queries; use the SPARQL endpoint for others")
+    if fmt in ("csv", "tsv", "json"):
+        formats = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
+                   "json": ox.QueryResultsFormat.JSON}
+        sys.stdout.buffer.write(result.serialize(format=formats[fmt]))
+        if fmt == "json":
+            sys.stdout.write("\n")
+        return
+    click.echo(_table(named_queries.rows(result)))
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the on-disk store (default: var/store in the checkout, or GROS_STORE).")
+@click.option("--query-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds a query or update may run before it is stopped (503).")
+@click.option("--timeout-penalty", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="After a client's query is stopped at the time limit, refuse that address (429) this "
+                   "long, twice as long for each further stop within 10 minutes; 0 never. "
+                   "[default: as long as --query-timeout]")
+@click.option("--workers", "workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Query worker processes, i.e. queries that run at once.")
+@click.option("--max-rows", type=click.IntRange(min=0), default=100_000, show_default=True,
+              help="Most result rows (or triples) per response; 0 for no limit.")
+@click.option("--max-body", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
+              help="Largest request body in bytes (413 above).")
+@click.option("--allow-service", multiple=True, metavar="IRI",
+              help="An endpoint that SERVICE may contact (repeatable; none by default; LOAD is never run).")
+@click.option("--rate-queries", type=click.FloatRange(min=0), default=0, show_default=True, metavar="N",
+              help="Reads a second per client address (429 with Retry-After above); 0 for no limit.")
+@click.option("--rate-writes", type=click.FloatRange(min=0), default=0, show_default=True, metavar="N",
+              help="Writes (updates, Graph Store PUT/POST/DELETE) a second per client address; 0 for no limit.")
+@click.option("--rate-burst", type=click.FloatRange(min=0), default=5, show_default=True, metavar="SECONDS",
+              help="How many seconds' worth of requests a client may send at once.")
+@click.option("--remote-query", metavar="URL",
+              help="Run on a remote SPARQL 1.1 store instead of the embedded one: its query endpoint "
+                   "(docs/remote-stores.md; or GROS_REMOTE_QUERY).")
+@click.option("--remote-update", metavar="URL",
+              help="The remote store's update endpoint (needed to load the content and for updates).")
+@click.option("--remote-graph-store", metavar="URL",
+              help="The remote store's Graph Store Protocol endpoint (optional: content files are then "
+                   "loaded with one PUT each).")
+def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers, max_rows, max_body, allow_service,
+          rate_queries, rate_writes, rate_burst, remote_query, remote_update, remote_graph_store):
+    """Validate and load the content, then serve SPARQL 1.1 on http://HOST:PORT/sparql.
+
+    Updates are enabled when GROS_UPDATE_TOKEN is set, or GROS_UPDATE_TOKEN_FILE names a file of
+    `name:token` lines; clients then send Authorization: Bearer <token>. Without either the
+    service is read-only.
+    """
+    from gros.runtime.arenas import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread starts: memory stays flat under writes (arenas.py)
+    import uvicorn
+
+    from gros.http.app import create_app
+    from gros.runtime.service import InvalidContent, Service
+    from gros.store.embedded import StoreError
+    from gros.ops.tokens import TokenFileError
+
+    settings = _settings(root, host=host, port=port, store_path=store_path, query_timeout=query_timeout,
+                         timeout_penalty=timeout_penalty, workers=workers, max_rows=max_rows, max_body=max_body,
+                         allow_service=tuple(allow_service) or None, rate_queries=rate_queries,
+                         rate_writes=rate_writes, rate_burst_seconds=rate_burst, remote_query=remote_query,
+                         remote_update=remote_update, remote_graph_store=remote_graph_store)
+    if settings.remote and settings.remote_update is None:
+        _input_error("--remote-query needs --remote-update too: the content files are loaded into the "
+                     "remote store on start")
+    if store_path and settings.remote:
+        _input_error("give either --store PATH (the embedded store) or --remote-query URL, not both")
+    try:
+        service = Service(settings)
+    except TokenFileError as err:
+        _input_error(str(err))
+    try:
+        service.prepare()
+    except InvalidContent as err:
+        click.echo(validation.render_text(err.report), err=True)
+        click.echo("The shipped data is not valid; the server does not start.", err=True)
+        sys.exit(1)
+    except ContentErrors as errors:
+        for err in errors.errors:
+            click.echo(str(err), err=True)
+        sys.exit(2)
+    except (SourceError, StoreError) as err:
+        _input_error(str(err))
+    except (OSError, RuntimeError) as err:  # the store opened, but reading it failed
+        if settings.remote:
+            _input_error(f"the remote store could not be used: {err}")
+        _input_error(f"the store at {service.settings.store_path} could not be read ({err}); it may be damaged: "
+                     f"restore a backup into a new folder (gros restore) and start on that")
+    writers = f"updates enabled for {', '.join(service.tokens.names)}" if service.tokens.enabled else "read-only"
+    where = f", on the remote store {settings.remote_query}" if settings.remote else ""
+    click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql ({writers}{where})", err=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Our access log has the timing; uvicorn's own would repeat each line without it.
+    uvicorn.run(create_app(settings, service), host=host, port=port, log_level="info", access_log=False)
+
+
+@main.command()
+@click.option("--url", help="Base URL of a running gros server (e.g. http://127.0.0.1:8000).")
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of a store that no server is using.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The backup file (N-Quads); FILE.sha256 is written next to it.")
+@click.option("--gzip", "compress", is_flag=True, help="Compress the backup with gzip.")
+def backup(url, store_path, output, compress):
+    """Write every graph of the store to one N-Quads file, with a SHA-256 checksum file.
+
+    From a running server (--url: read over HTTP through the Graph Store Protocol, checked to be
+    one revision) or from the store folder of a stopped one (--store).
+    Exit 0: written; 2: no store, unreachable server, or the file cannot be written.
+    """
+    from gros.store import backup as backups
+
+    if bool(url) == bool(store_path):
+        _input_error("give either --url URL or --store PATH")
+    try:
+        summary = (backups.backup_url(url, output, compress) if url
+                   else backups.backup_store(store_path, output, compress))
+    except backups.BackupError as err:
+        _input_error(str(err))
+    at = f" at revision {summary.revision}" if summary.revision is not None else ""
+    click.echo(f"{summary.quads} quads in {summary.graphs} named graphs and the default graph{at} "
+               f"written to {summary.path} (sha256 {summary.sha256})", err=True)
+
+
+@main.command()
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="A new folder for the store (refused when it exists and is not empty).")
+@click.option("--no-checksum", is_flag=True, help="Restore a backup that has no FILE.sha256 next to it.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def restore(store_path, no_checksum, file):
+    """Load the backup FILE (N-Quads, gzip or not) into a new store, then check that the store
+    holds exactly the quads of the file. Start the server on it with gros serve --store PATH.
+
+    Exit 0: restored and checked; 1: the file does not match its checksum or does not load;
+    2: usage error (target not empty, file missing).
+    """
+    from gros.store import backup as backups
+
+    try:
+        summary = backups.restore(file, store_path, check=not no_checksum)
+    except backups.BackupError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(1 if err.invalid else 2)
+    click.echo(f"{summary.quads} quads in {summary.graphs} named graphs restored into {summary.path}; "
+               f"the store holds exactly the quads of {file}", err=True)
+
+
+def _table(rows: list[dict]) -> str:
+    if not rows:
+        return "(no results)"
+    columns = list(rows[0])
+    cells = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    out.append(f"({len(rows)} rows)")
+    return "\n".join(out)
+
+
+# gros export | release | links | load (cli_publish.py)
+from gros.cli.publish import COMMANDS as _PUBLISHING  # noqa: E402
+
+for _command in _PUBLISHING:
+    main.add_command(_command)
+
+
+if __name__ == "__main__":
+    main()

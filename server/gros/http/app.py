@@ -1,0 +1,120 @@
+"""The web application: `create_app(settings)` builds it; `gros serve` runs it with uvicorn."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
+
+from gros import __version__
+from gros.http import downloads
+from gros.http import graph_store
+from gros.web import pages
+from gros.http import named_queries as query_api
+from gros.ops import security_headers
+from gros.http import sparql_protocol as sparql
+from gros.errors import HTTPProblem, problem_response
+from gros.ops.observability import AccessLog
+from gros.ops.penalties import TimeLimitPenalty
+from gros.ops.ratelimit import RateLimit
+from gros.runtime.service import Service
+from gros.settings import Settings
+
+log = logging.getLogger("gros.app")
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+    """The app for `settings`. Start-up validates and loads the content, then starts the workers."""
+    settings = settings or Settings.from_env()
+    service = service or Service(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if service.store is None:
+            service.prepare()
+        await service.start()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await service.stop()
+
+    # No /docs or /redoc: FastAPI loads them from a CDN with inline script, which the service's
+    # offline, strict Content-Security-Policy forbids. The OpenAPI document stays at /openapi.json.
+    app = FastAPI(title="GROS knowledge graph", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
+                  description="SPARQL 1.1 endpoint and Graph Store of the GROS knowledge graph "
+                              "(cross-border cooperation NL-BE-DE).")
+    app.state.service = service
+    app.state.ready = False
+    app.include_router(sparql.router)
+    app.include_router(graph_store.router)
+    app.include_router(downloads.router)  # /dumps, /export, /context.jsonld
+    app.include_router(query_api.router)  # /queries
+    # Linked-data pages (/, /id/..., /def, /dataset, /classes, /search, /map, /timeline) and
+    # their static files; the security headers wrap everything, errors and 500s included.
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
+    security_headers.install(app)
+
+    # Per-client rate limits (off unless gros serve --rate-queries / --rate-writes); inside CORS,
+    # so that a page can read the 429 and its Retry-After.
+    app.add_middleware(RateLimit, settings=service.settings, metrics=service.metrics)
+    # Names the client of each request, and refuses for a while one whose query ran into the
+    # time limit (penalties.py; gros serve --timeout-penalty).
+    app.add_middleware(TimeLimitPenalty, box=service.penalties, metrics=service.metrics)
+
+    # Any web page may query; writes need a bearer token, never a cookie, so CORS is granted
+    # without credentials (a page can only write with a token its user gave it).
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=False,
+                       allow_methods=["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"],
+                       allow_headers=["Accept", "Content-Type", "If-None-Match", "Authorization"],
+                       expose_headers=["ETag", "Gros-Result-Truncated", "Retry-After"])
+
+    app.add_middleware(AccessLog, metrics=service.metrics)
+
+    @app.get("/metrics")
+    async def metrics():
+        service.metrics.revision.set(service.revision)
+        service.metrics.worker_restarts.set(service.pool.kills if service.pool else 0)
+        body, media_type = service.metrics.exposition()
+        return Response(body, media_type=media_type)
+
+    @app.get("/health")
+    async def health(request: Request):
+        if not request.app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            revision = service.revision
+        except HTTPProblem as problem:  # a remote store that cannot be reached: not ready
+            return JSONResponse({"status": "unavailable", "error": problem.message}, status_code=503)
+        return {"status": "ok", "revision": revision, "workers": service.settings.workers,
+                "workers_idle": service.pool.idle.qsize(), "worker_restarts": service.pool.kills}
+
+    @app.exception_handler(HTTPProblem)
+    async def on_problem(request: Request, problem: HTTPProblem):
+        return problem_response(request, problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException):
+        message = {404: f"there is nothing at {request.url.path}",
+                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        return problem_response(request, HTTPProblem(exc.status_code, message, headers=exc.headers))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError):
+        return problem_response(request, HTTPProblem(400, "the request is not valid",
+                                                     details=[{"where": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                                                              for e in exc.errors()]))
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, HTTPProblem(500, "an internal error occurred; it has been logged"))
+
+    return app

@@ -1,0 +1,194 @@
+"""What a worker process does with a job (see workers.py): run a query and stream its
+serialised results back, or work out what an update would change.
+
+This module runs inside worker processes only. Workers never open the live store: opening
+it read-only while the service writes is unsafe (compaction deletes table files under the
+reader). They open the snapshot of the current revision that the job names.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from itertools import islice
+
+import pyoxigraph as ox
+
+from gros import formats
+from gros.sparql import results
+from gros.sparql.guards import network_targets
+
+log = logging.getLogger("gros.execution")
+
+CHUNK = 64 * 1024
+
+#: format= values that clients (SPARQLWrapper among them) also send for CONSTRUCT/DESCRIBE,
+#: meaning the RDF serialisation of the same family.
+GRAPH_SYNONYMS = {"xml": "rdfxml", "json": "jsonld"}
+
+
+class PipeWriter:
+    """A binary file-like object that sends what is written as ("chunk", bytes) messages, after
+    the ("head", ...) message it is given.
+
+    A result that fits in one chunk goes as a single ("whole", {head, body, end}) message: each
+    message costs the service a hop between threads, which for small results was a third of
+    the time of a request (bench/RESULTS.md, profile).
+    """
+
+    def __init__(self, send, head: dict):
+        self.send = send
+        self.head = head
+        self.head_sent = False
+        self.buffer = bytearray()
+
+    def write(self, data) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if not self.head_sent:
+            self.send(("head", self.head))
+            self.head_sent = True
+        if self.buffer:
+            self.send(("chunk", bytes(self.buffer)))
+            self.buffer.clear()
+
+    def finish(self, end: dict) -> None:
+        if self.head_sent:
+            self.flush()
+            self.send(("end", end))
+        else:
+            self.send(("whole", {"head": self.head, "body": bytes(self.buffer), "end": end}))
+            self.buffer.clear()
+
+
+def error(status: int, message: str, **details) -> tuple:
+    return ("error", {"status": status, "message": message, **details})
+
+
+class Executor:
+    def __init__(self, settings):
+        self.settings = settings
+        self.store: ox.Store | None = None
+        self.snapshot: str | None = None
+        # Parse the shapes and ontology now, while the worker starts, not in the first write.
+        from gros.shacl.gate import warm_up
+
+        warm_up(settings)
+
+    def _store(self, snapshot: str | None) -> ox.Store:
+        """The read-only snapshot the job names (the service makes one per revision), or the
+        remote store, which has no snapshots."""
+        if self.settings.remote:
+            if self.store is None:
+                from gros.store.remote import RemoteStore
+
+                self.store = RemoteStore.from_settings(self.settings)
+            return self.store
+        if self.store is None or snapshot != self.snapshot:
+            self.store = None
+            self.store = ox.Store.read_only(snapshot)
+            self.snapshot = snapshot
+        return self.store
+
+    def handle(self, job: dict, send) -> None:
+        try:
+            if job["kind"] == "query":
+                self.query(job, send)
+            elif job["kind"] == "update":
+                from gros.shacl.gate import compute_update
+
+                send(("end", compute_update(self._store(job["snapshot"]), job, self.settings)))
+            else:
+                send(error(500, f"unknown job kind {job['kind']!r}"))
+        except Exception as exc:
+            if type(exc).__name__ == "RemoteStoreError":  # remote.py: down, too slow, or an error
+                send(error(502, str(exc)))
+                return
+            if isinstance(exc, OSError) and job.get("text") and network_targets(job["text"]):
+                # An allow-listed SERVICE endpoint failed: it is down, answered an error, or answered
+                # with a redirect, which Oxigraph does not follow (its redirection limit is 0).
+                send(error(502, f"a SERVICE endpoint named in the query could not be used: {exc}"))
+                return
+            # A bug: plain message to the client, traceback to the log.
+            log.error("job failed: %s\n%s", exc, traceback.format_exc())
+            send(error(500, "the query could not be completed because of an internal error"))
+
+    def query(self, job: dict, send) -> None:
+        store = self._store(job["snapshot"])
+        options = {"base_iri": job.get("base_iri")}
+        defaults, named = job.get("default_graphs") or [], job.get("named_graphs") or []
+        if defaults or named:
+            # The protocol's dataset wins over FROM (SPARQL 1.1 Protocol §2.1.4); named graphs
+            # without default graphs leave the default graph empty.
+            options["default_graph"] = [ox.NamedNode(g) for g in defaults]
+            if named:
+                options["named_graphs"] = [ox.NamedNode(g) for g in named]
+        elif not job.get("has_from"):
+            # Our default: the union of all graphs. A query with FROM / FROM NAMED names its
+            # own dataset, which the union option would override.
+            options["use_default_graph_as_union"] = True
+        try:
+            result = store.query(job["text"], substitutions=job.get("substitutions") and {
+                ox.Variable(k): v for k, v in job["substitutions"].items()}, **options)
+        except SyntaxError as err:
+            position = _position(str(err))
+            where = f" at line {position['line']}, column {position['column']}" if position else ""
+            send(error(400, f"the query does not parse{where}: {err}", position=position))
+            return
+        except ValueError as err:  # e.g. an unsupported feature reported by the engine
+            send(error(400, f"the query cannot be run: {err}"))
+            return
+
+        if isinstance(result, (ox.QuerySolutions, ox.QueryBoolean)):
+            offered, kind = formats.RESULT_FORMATS, ("ask" if isinstance(result, ox.QueryBoolean) else "select")
+        else:
+            offered, kind = formats.GRAPH_FORMATS, "graph"
+        requested = job.get("format")
+        if kind == "graph" and requested in GRAPH_SYNONYMS:
+            requested = GRAPH_SYNONYMS[requested]
+        try:
+            fmt = formats.negotiate(job.get("accept"), offered, requested)
+        except formats.NotAcceptable as err:
+            send(error(406, str(err), acceptable=[f.media_type for f in offered]))
+            return
+        except formats.UnknownFormat as err:
+            send(error(400, str(err), acceptable=[f.name for f in offered]))
+            return
+
+        limit = job.get("limit") or None
+        if kind == "ask":
+            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": False})
+            results.write_boolean(bool(result), fmt, out)
+            out.finish({"rows": 1, "truncated": False})
+            return
+        if kind == "select":
+            variables = [v.value for v in result.variables]
+            rows, truncated = take(result, limit)
+            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
+            stats = results.write_solutions(variables, rows, fmt, out)
+        else:
+            triples, truncated = take(result, limit)
+            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
+            stats = results.write_triples(triples, fmt, out)
+        out.finish({"rows": stats.rows, "truncated": truncated})
+
+
+def take(items, limit: int | None):
+    """(iterator, truncated). With a limit, read up to limit+1 items first, so that the
+    response head can say whether the result was cut; memory is bounded by the limit."""
+    items = iter(items)
+    if not limit:
+        return items, False
+    buffered = list(islice(items, limit + 1))
+    return iter(buffered[:limit]), len(buffered) > limit
+
+
+def _position(message: str) -> dict | None:
+    """Oxigraph's syntax errors read 'error at LINE:COLUMN: ...'."""
+    import re
+
+    match = re.search(r"at (\d+):(\d+)", message)
+    return {"line": int(match.group(1)), "column": int(match.group(2))} if match else None

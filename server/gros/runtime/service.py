@@ -1,0 +1,250 @@
+"""The running service: store, query workers and the single writer.
+
+Start-up follows DESIGN.md's data flow: parse the files, validate the whole graph (nothing
+invalid is ever served), load changed files into their graphs, start the query workers.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from gros.shacl import validation
+from gros.errors import HTTPProblem
+from gros.ops.observability import Metrics
+from gros.ops.penalties import CLIENT, PenaltyBox
+from gros.settings import Settings
+from gros.content.files import find_files, read_files
+from gros.store.embedded import GraphStore
+from gros.ops.tokens import TokenSet
+from gros.runtime.workers import JobTimeout, Overloaded, WorkerDied, WorkerPool
+
+log = logging.getLogger("gros.service")
+
+VALIDATED = ox.NamedNode("https://w3id.org/gros/def#validatedDigest")
+
+
+class InvalidContent(Exception):
+    """The shipped files do not pass validation; the report says why."""
+
+    def __init__(self, report: validation.Report):
+        self.report = report
+        super().__init__(validation.render_text(report))
+
+
+@dataclass
+class WriteOutcome:
+    revision: int
+    added: int
+    removed: int
+
+
+class Service:
+    def __init__(self, settings: Settings):
+        if settings.store_path is None:
+            settings = settings.with_(store_path=settings.default_store)
+        self.settings = settings
+        self.store: GraphStore | None = None
+        self.pool: WorkerPool | None = None
+        self.writer = asyncio.Lock()
+        self.content_graphs: dict[str, str] = {}  # graph IRI -> file
+        self.snapshots = settings.store_path.with_name(settings.store_path.name + ".snapshots")
+        self.snapshot: Path | None = None  # what queries read: the current revision
+        self.in_use: Counter[Path] = Counter()  # jobs running on each snapshot
+        self.metrics = Metrics()
+        self._revision: int | None = None
+        self._revision_read = 0.0
+        self.tokens = TokenSet.from_settings(settings)  # raises TokenFileError
+        self.penalties = PenaltyBox(settings.penalty_seconds)
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Validate and load the content (blocking; raises InvalidContent or ContentErrors)."""
+        files = read_files(find_files(self.settings))
+        shape_files = read_files(find_files(self.settings, ("shapes",)))
+        digest = hashlib.sha256()
+        for content in [*files, *shape_files]:
+            digest.update(content.path.name.encode() + b"\0" + content.path.read_bytes())
+        self.store = GraphStore(self.settings)
+        meta = self.store.meta
+        known = [q.object.value for q in self.store.store.quads_for_pattern(self.store.dataset, VALIDATED, None, meta)]
+        if known != [digest.hexdigest()]:
+            report = validation.validate_content(self.settings, files)
+            if not report.conforms:
+                raise InvalidContent(report)
+        report = self.store.sync(files)
+        if known != [digest.hexdigest()]:
+            old = [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(v), meta) for v in known]
+            self.store.apply(old, [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(digest.hexdigest()), meta)])
+        self.store.store.flush()
+        shutil.rmtree(self.snapshots, ignore_errors=True)  # left over from an earlier run
+        self.snapshot = self.store.snapshot(self.snapshots)
+        self.content_graphs = {f.graph: str(f.path) for f in files}
+        log.info("loaded %s, unchanged %s, removed %s", report.loaded, report.unchanged, report.removed)
+
+    async def start(self) -> None:
+        self.pool = WorkerPool(self.settings, size=self.settings.workers, queue_timeout=self.settings.queue_timeout)
+        await self.pool.start()
+
+    async def stop(self) -> None:
+        if self.pool:
+            await self.pool.stop()
+        shutil.rmtree(self.snapshots, ignore_errors=True)
+
+    def _new_snapshot(self) -> None:
+        """After a write: queries from now on read a snapshot of the new revision."""
+        old, self.snapshot = self.snapshot, self.store.snapshot(self.snapshots)
+        self._forget(old)
+
+    def _forget(self, snapshot: Path | None) -> None:
+        if snapshot is not None and snapshot != self.snapshot and not self.in_use[snapshot]:
+            self.in_use.pop(snapshot, None)
+            shutil.rmtree(snapshot, ignore_errors=True)
+
+    @property
+    def revision(self) -> int:
+        # Kept in memory: every GET needs it for its ETag, and only this process writes to an
+        # embedded store. A remote store may have other writers (several front ends), so there
+        # the number is read again once it is `remote_refresh` seconds old: a write elsewhere
+        # is seen within that delay.
+        if self.settings.remote and time.monotonic() - self._revision_read > self.settings.remote_refresh:
+            self._revision = None
+        if self._revision is None:
+            try:
+                self._revision = self.store.revision
+            except OSError as err:  # only a remote store: it is down or answers errors
+                raise HTTPProblem(502, f"the store cannot be read: {err}") from None
+            self._revision_read = time.monotonic()
+        return self._revision
+
+    # --- reading ------------------------------------------------------------------------------
+    async def run(self, job: dict):
+        """Run a job on a worker; yields its messages, turning pool failures into HTTP problems."""
+        snapshot = self.snapshot
+        job = {**job, "snapshot": str(snapshot) if snapshot else None}  # None: a remote store
+        timeout = self.settings.query_timeout
+        self.in_use[snapshot] += 1
+        try:
+            async for message in self.pool.run(job, timeout):
+                if message[0] == "whole":  # a small result in one message (execution.PipeWriter)
+                    whole = message[1]
+                    yield ("head", whole["head"])
+                    if whole["body"]:
+                        yield ("chunk", whole["body"])
+                    yield ("end", whole["end"])
+                else:
+                    yield message
+        except Overloaded:
+            self.metrics.refusals.labels("overload").inc()
+            raise HTTPProblem(503, f"all {self.settings.workers} query workers are busy; try again shortly "
+                                   f"(raise the number with gros serve --workers)",
+                              headers={"Retry-After": "1"}) from None
+        except JobTimeout:
+            self.metrics.timeouts.inc()
+            message = (f"the request took longer than the time limit of {timeout:g} s and was stopped (the limit "
+                       f"is set with gros serve --query-timeout)")
+            wait = self.penalties.strike(CLIENT.get())
+            if wait:
+                message += (f"; to keep the service for others, further requests from your address are refused "
+                            f"for {wait:g} s (gros serve --timeout-penalty)")
+            headers = {"Retry-After": str(max(1, math.ceil(wait)))} if wait else None
+            raise HTTPProblem(503, message, headers=headers) from None
+        except WorkerDied:
+            raise HTTPProblem(500, "the query worker stopped unexpectedly (out of memory?); "
+                                   "the request was not completed") from None
+        finally:
+            self.in_use[snapshot] -= 1
+            self._forget(snapshot)
+
+    # --- writing ------------------------------------------------------------------------------
+    def check_token(self, authorization: str | None) -> str:
+        """The name of the update token in `authorization`, or 401/403 (see tokens.py)."""
+        if not self.tokens.enabled:
+            self.metrics.refusals.labels("auth").inc()
+            raise HTTPProblem(403, "this service is read-only: updates are enabled by starting it with "
+                                   "GROS_UPDATE_TOKEN (or GROS_UPDATE_TOKEN_FILE) set, and sending "
+                                   "Authorization: Bearer <token>")
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            self.metrics.refusals.labels("auth").inc()
+            raise HTTPProblem(401, "updates need an Authorization: Bearer <token> header",
+                              headers={"WWW-Authenticate": 'Bearer realm="gros"'})
+        name = self.tokens.match(given.strip())
+        if name is None:
+            self.metrics.refusals.labels("auth").inc()
+            raise HTTPProblem(401, "the update token is not valid",
+                              headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
+        log.info("write authorised by token %r", name)
+        return name
+
+    async def write(self, job: dict) -> WriteOutcome:
+        """Evaluate a change in a worker, pass it through the SHACL gate, then commit it whole.
+
+        The writer lock makes writes sequential, so the change is computed on the revision it
+        is committed on: no write is lost to a concurrent one.
+        """
+        try:
+            outcome = await self._write(job)
+        except HTTPProblem as problem:
+            kind = {422: "invalid", 401: "refused", 403: "refused", 400: "refused"}.get(problem.status, "error")
+            self.metrics.updates.labels(kind).inc()
+            raise
+        self.metrics.updates.labels("ok").inc()
+        self.metrics.revision.set(outcome.revision)
+        return outcome
+
+    async def _write(self, job: dict) -> WriteOutcome:
+        async with self.writer:
+            self._refuse_protected_graphs(job.get("drop_graphs") or [])
+            outcome = None
+            async for kind, payload in self.run({**job, "kind": "update"}):
+                if kind == "error":
+                    raise HTTPProblem(payload["status"], payload["message"])
+                outcome = payload
+            if outcome.get("removed") is None:  # refused before evaluation (syntax and the like)
+                details = [outcome["position"]] if outcome.get("position") else []
+                raise HTTPProblem(outcome["status"], outcome["message"], details=details)
+            removed = list(ox.parse(outcome["removed"], format=ox.RdfFormat.N_QUADS))
+            added = list(ox.parse(outcome["added"], format=ox.RdfFormat.N_QUADS))
+            # Protected graphs first: a write there is refused whatever the shapes say.
+            self._refuse_protected(removed + added)
+            if not outcome["ok"]:
+                raise HTTPProblem(422, "the change was refused: the result would violate the shapes "
+                                       "(nothing was written)",
+                                  details=[_detail(r) for r in outcome["results"] if r["severity"] == "Violation"])
+            # A graph that is replaced (PUT) keeps what old and new content share, which is in
+            # neither list; only a graph whose new content is empty is dropped by name.
+            drop = [] if job.get("added") else list(job.get("drop_graphs") or [])
+            drop += [g for g in outcome.get("emptied", []) if g not in drop]
+            self._refuse_protected_graphs(drop)
+            if not removed and not added and not drop:
+                return WriteOutcome(self.revision, 0, 0)
+            loop = asyncio.get_running_loop()
+            revision = await loop.run_in_executor(None, lambda: self.store.apply(removed, added, drop_graphs=drop))
+            self._revision = revision
+            await loop.run_in_executor(None, self._new_snapshot)
+            return WriteOutcome(revision, len(added), len(removed))
+
+    def _refuse_protected_graphs(self, graphs) -> None:
+        for name in graphs:
+            if name == self.store.meta.value:
+                raise HTTPProblem(403, f"the graph <{name}> holds the service's bookkeeping and cannot be changed")
+            if name in self.content_graphs:
+                raise HTTPProblem(403, f"the graph <{name}> is loaded from {self.content_graphs[name]}; change "
+                                       f"that file instead (runtime edits belong in other graphs)")
+
+    def _refuse_protected(self, quads) -> None:
+        self._refuse_protected_graphs({q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)})
+
+
+def _detail(result: dict) -> dict:
+    return {key: result[key] for key in ("focusNode", "shape", "rule", "path", "value", "message", "severity",
+                                         "constraint")}

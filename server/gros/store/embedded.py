@@ -1,0 +1,313 @@
+"""The embedded Oxigraph store: open it, load the content files into their named graphs,
+apply changes atomically, and keep a revision number for caching.
+
+Only this module writes to the store (DESIGN.md, habits).
+
+Three choices worth knowing:
+- Every write is one SPARQL update request, which Oxigraph runs as one transaction: a change
+  (and the revision bump that goes with it) is applied whole or not at all, also on `kill -9`.
+- The store holds no blank nodes. SPARQL's DELETE DATA cannot name a blank node, so a change
+  that removes one could not be written atomically; blank nodes are therefore replaced by
+  skolem IRIs (`{base}.well-known/genid/...`, RDF 1.1 Concepts §3.5) when they enter the store.
+- Bookkeeping lives in the graph `{base}graph/meta`: the content hash and file of each loaded
+  graph (files are reloaded only when their bytes change) and the store's revision.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from gros.settings import Settings
+from gros.content.files import ContentFile
+
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+GROS = "https://w3id.org/gros/def#"
+CONTENT_HASH = ox.NamedNode(GROS + "contentHash")
+SOURCE_FILE = ox.NamedNode(GROS + "sourceFile")
+REVISION = ox.NamedNode(GROS + "revision")
+DATA_BLOCK = 4000  # quads per DELETE DATA / INSERT DATA block of one write
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written (locked, damaged, or on a read-only path)."""
+
+
+@dataclass
+class SyncReport:
+    loaded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def open_store(path: Path | None = None, read_only: bool = False) -> ox.Store:
+    """An on-disk store at `path` (read-write, or read-only for query workers), or in memory."""
+    try:
+        if path is None:
+            return ox.Store()
+        if read_only:
+            return ox.Store.read_only(str(path))
+        path.mkdir(parents=True, exist_ok=True)
+        return ox.Store(str(path))
+    except OSError as err:
+        if "lock" in str(err).lower():
+            raise StoreError(f"the store at {path} is in use by another process (it holds the lock {path}/LOCK): "
+                             f"stop that gros or oxigraph process, or pass another --store PATH") from None
+        raise StoreError(f"cannot open the store at {path} ({err}): {DAMAGED}") from None
+    except RuntimeError as err:  # RocksDB reports a damaged store as "Corruption: ..."
+        raise StoreError(f"the store at {path} is damaged and cannot be opened ({err}): {DAMAGED}") from None
+
+
+DAMAGED = ("if it is damaged, restore a backup into a new folder (gros restore --store NEW FILE) and start "
+           "on that, or move it away and start with an empty store (the content files are loaded again; "
+           "runtime edits are then lost)")
+
+
+def remote_store(settings: Settings):
+    from gros.store.remote import RemoteStore
+
+    return RemoteStore.from_settings(settings)
+
+
+def term_text(term) -> str:
+    """A term in SPARQL/N-Triples syntax (Oxigraph's str() gives exactly that)."""
+    return str(term)
+
+
+def quad_text(quad: ox.Quad) -> str:
+    triple = f"{term_text(quad.subject)} {term_text(quad.predicate)} {term_text(quad.object)} ."
+    if isinstance(quad.graph_name, ox.DefaultGraph):
+        return triple
+    return f"GRAPH {term_text(quad.graph_name)} {{ {triple} }}"
+
+
+class Skolemizer:
+    """Replaces blank nodes by IRIs that are stable within one source (file or request)."""
+
+    def __init__(self, settings: Settings, prefix: str | None = None):
+        self.base = f"{settings.base_iri}.well-known/genid/{prefix or uuid.uuid4().hex}-"
+        self.names: dict[str, ox.NamedNode] = {}
+
+    def term(self, term):
+        if isinstance(term, ox.BlankNode):
+            if term.value not in self.names:
+                self.names[term.value] = ox.NamedNode(f"{self.base}{len(self.names) + 1}")
+            return self.names[term.value]
+        if isinstance(term, ox.Triple):
+            return ox.Triple(self.term(term.subject), term.predicate, self.term(term.object))
+        return term
+
+    def quad(self, quad: ox.Quad) -> ox.Quad:
+        return ox.Quad(self.term(quad.subject), quad.predicate, self.term(quad.object), quad.graph_name)
+
+
+class GraphStore:
+    """The service's store: content graphs, runtime changes, revision."""
+
+    def __init__(self, settings: Settings, store: ox.Store | None = None):
+        self.settings = settings
+        # Only a store opened here may be reopened here (_renew_if_due); not one we were handed.
+        self.renewable = store is None and not settings.remote and settings.store_path is not None
+        if store is None:
+            store = remote_store(settings) if settings.remote else open_store(settings.store_path)
+        self._store = store
+        self.remote = not isinstance(store, ox.Store)
+        # The handle may be swapped by a reopen; `reading()` marks a reader that must not lose it.
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._writes_since_open = 0
+        self.reopens = 0  # times the writer reopened the store (tests, bench)
+        self.meta = ox.NamedNode(settings.graph_base + "meta")
+        self.dataset = ox.NamedNode(settings.base_iri + "dataset")
+
+    # --- the handle ----------------------------------------------------------------------------
+    @property
+    def store(self) -> ox.Store:
+        """The live handle, for the single writer and start-up. Any other thread reads through
+        `reading()`, because the writer may reopen the store between two writes."""
+        return self._store
+
+    @contextmanager
+    def reading(self) -> Iterator[ox.Store]:
+        """The live handle, kept open until the block ends. Consume every iterator and result
+        inside the block: one still alive afterwards holds RocksDB's lock and stops a reopen."""
+        with self._lock:
+            self._readers += 1
+            store = self._store
+        try:
+            yield store
+        finally:
+            with self._lock:
+                self._readers -= 1
+
+    def _renew_if_due(self) -> None:
+        """Reopen the live store every `settings.store_reopen_every` writes, when no reader holds
+        it (else at the next write). Called by the writer before it writes.
+
+        Why: RocksDB records every change to its set of table files in one MANIFEST file and
+        starts a new one only when the store is opened: about 3.4 KB a write, which every
+        snapshot (checkpoint) copies and every read-only open replays. After 3,000 writes it is
+        10 MB, opening a view is 3x slower and the server's memory grows with it
+        (bench/manifest_growth.py). pyoxigraph has no option for it; a reopen takes ~20 ms on a small store."""
+        due = self._writes_since_open >= max(1, self.settings.store_reopen_every)
+        if not self.renewable or (self._store is not None and not due):
+            return
+        with self._lock:
+            if self._readers and self._store is not None:
+                return
+            self._store = None  # RocksDB closes with the handle's last reference
+            # Should the open fail, the write fails with a StoreError and the next one opens again.
+            self._store = _reopen(self.settings.store_path)
+            self._writes_since_open = 0
+            self.reopens += 1
+
+    # --- reading -----------------------------------------------------------------------------
+    @property
+    def revision(self) -> int:
+        with self.reading() as store:
+            for quad in store.quads_for_pattern(self.dataset, REVISION, None, self.meta):
+                return int(quad.object.value)
+        return 0
+
+    def loaded_hashes(self) -> dict[str, str]:
+        with self.reading() as store:
+            return {q.subject.value: q.object.value
+                    for q in store.quads_for_pattern(None, CONTENT_HASH, None, self.meta)}
+
+    def named_graphs(self) -> list[str]:
+        with self.reading() as store:
+            return sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def has_graph(self, graph) -> bool:
+        """Whether the named graph has quads (the default graph always exists)."""
+        if isinstance(graph, ox.DefaultGraph):
+            return True
+        with self.reading() as store:
+            return store.contains_named_graph(graph)
+
+    def graph_quads(self, graph) -> list[ox.Quad]:
+        """Every quad of one graph (a list: read whole inside the handle's block)."""
+        with self.reading() as store:
+            return list(store.quads_for_pattern(None, None, None, graph))
+
+    # --- writing -----------------------------------------------------------------------------
+    def _revision_change(self, current: int) -> tuple[list[ox.Quad], list[ox.Quad]]:
+        old = [ox.Quad(self.dataset, REVISION, ox.Literal(str(current), datatype=XSD_INTEGER), self.meta)]
+        new = [ox.Quad(self.dataset, REVISION, ox.Literal(str(current + 1), datatype=XSD_INTEGER), self.meta)]
+        return (old if current else []), new
+
+    def apply(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad], drop_graphs: Iterable[str] = ()) -> int:
+        """Remove and add quads (and drop whole graphs first) in one transaction; returns the new revision."""
+        self._renew_if_due()
+        current = self.revision
+        old_revision, new_revision = self._revision_change(current)
+        skolem = Skolemizer(self.settings)
+        # A remote store keeps the default graph under a named stand-in (remote.py).
+        stored = self.store.outward if self.remote else (lambda quad: quad)
+        operations = [f"DROP SILENT GRAPH <{g}>" for g in drop_graphs]
+        removal = [quad_text(stored(q)) for q in [*removed, *old_revision]]
+        addition = [quad_text(stored(skolem.quad(q))) for q in [*added, *new_revision]]
+        # Still one request; blocks of a few thousand quads because Virtuoso refuses a DATA block
+        # of about 5,000 (docs/remote-stores.md). The revision bump is in the last block.
+        for start in range(0, len(removal), DATA_BLOCK):
+            operations.append("DELETE DATA {\n" + "\n".join(removal[start:start + DATA_BLOCK]) + "\n}")
+        for start in range(0, len(addition), DATA_BLOCK):
+            operations.append("INSERT DATA {\n" + "\n".join(addition[start:start + DATA_BLOCK]) + "\n}")
+        try:
+            self.store.update(" ;\n".join(operations))
+        except OSError as err:
+            raise StoreError(f"the store could not be written: {err}") from None
+        self._writes_since_open += 1
+        return current + 1
+
+    def sync(self, files: list[ContentFile]) -> SyncReport:
+        """Load each content file into its named graph when its bytes changed since the last load.
+
+        Each changed file is replaced in one transaction, so a reader never sees half a file.
+        Graphs of files that no longer exist are dropped.
+        """
+        report = SyncReport()
+        known = self.loaded_hashes()
+        present = set()
+        for content in files:
+            present.add(content.graph)
+            digest = hashlib.sha256(content.path.read_bytes()).hexdigest()
+            if known.get(content.graph) == digest:
+                report.unchanged.append(content.graph)
+                continue
+            graph = ox.NamedNode(content.graph)
+            skolem = Skolemizer(self.settings, prefix=content.stem)
+            added = [skolem.quad(ox.Quad(t.subject, t.predicate, t.object, graph)) for t in content.triples]
+            removed = list(self.store.quads_for_pattern(graph, None, None, self.meta))
+            bookkeeping = [ox.Quad(graph, CONTENT_HASH, ox.Literal(digest), self.meta),
+                           ox.Quad(graph, SOURCE_FILE, ox.Literal(self._relative(content.path)), self.meta)]
+            if self.remote and self.store.replace_graph(content.graph, (q.triple for q in added)):
+                # One Graph Store PUT replaces the graph; the hash is recorded after it, so a
+                # crash in between only means the file is loaded again on the next start.
+                self.apply(removed, bookkeeping)
+            else:
+                self.apply(removed, added + bookkeeping, drop_graphs=[content.graph])
+            report.loaded.append(content.graph)
+        for graph in sorted(set(known) - present):
+            removed = list(self.store.quads_for_pattern(ox.NamedNode(graph), None, None, self.meta))
+            self.apply(removed, [], drop_graphs=[graph])
+            report.removed.append(graph)
+        return report
+
+    def snapshot(self, folder: Path) -> Path | None:
+        """A consistent read-only copy of the store as it is now, for the query workers.
+
+        Oxigraph's backup is a RocksDB checkpoint: hard links to the immutable table files,
+        so it is cheap and later writes or compactions of the live store cannot change or
+        delete what a worker is reading.
+        """
+        if self.remote:
+            return None  # a remote store is read live: it has no checkpoints (docs/remote-stores.md)
+        target = folder / f"rev-{self.revision}-{uuid.uuid4().hex[:8]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.reading() as store:
+                store.backup(str(target))
+        except OSError as err:
+            raise StoreError(f"cannot write a snapshot of the store to {target}: {err}") from None
+        return target
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.settings.root.resolve()))
+        except ValueError:
+            return str(path)
+
+
+def _reopen(path: Path, attempts: int = 50) -> ox.Store:
+    """Open the store again after closing it. A handle dropped on another thread an instant
+    ago may still be closing, so a held lock is waited out for a moment (50 x 20 ms)."""
+    for attempt in range(attempts):
+        try:
+            return open_store(path)
+        except StoreError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02)
+    raise AssertionError("unreachable")
+
+
+def quads(files: list[ContentFile]) -> Iterator[ox.Quad]:
+    for content in files:
+        graph = ox.NamedNode(content.graph)
+        for t in content.triples:
+            yield ox.Quad(t.subject, t.predicate, t.object, graph)
+
+
+def memory_store(files: list[ContentFile]) -> ox.Store:
+    """All content in a fresh in-memory store, one named graph per file (for the CLI and tests)."""
+    store = ox.Store()
+    store.extend(quads(files))
+    return store
