@@ -29,7 +29,8 @@ install: $(STAMP) $(ASSETS)  ## create .venv and install the package with its ex
 validate: $(STAMP)  ## validate ontology + data against the shapes
 	$(BIN)/gros validate
 
-test: $(STAMP) $(ASSETS)  ## run the whole test suite
+test: $(STAMP) $(ASSETS)  ## check the package's layers, then run the whole test suite
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # The tests marked `virtuoso` (docs/remote-stores.md): gros on Debian's Virtuoso, which the tests start

@@ -34,7 +34,7 @@ def load(settings=None, store=None):
     if store is not None:
         import pyoxigraph as ox
 
-        from gros.store.loading import open_for_query
+        from gros.store.embedded import open_for_query
 
         meta = ox.NamedNode(settings.graph_base + "meta")
         for quad in open_for_query(_path(store)).quads_for_pattern(None, None, None, None):
@@ -73,7 +73,7 @@ def query(name: str, settings=None, store=None, **params) -> list[dict]:
     else:
         named = queries.find_query(settings.queries_dir, name)
     if store is not None:
-        from gros.store.loading import open_for_query
+        from gros.store.embedded import open_for_query
 
         oxigraph_store = open_for_query(_path(store))
     else:

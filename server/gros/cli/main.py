@@ -134,7 +134,7 @@ def query(root, name, params, fmt, list_only, lang, store_path):
         _input_error(f"no named query {name!r}. Known: {', '.join(available)}")
     named = available[name]
     if store_path:
-        from gros.store.loading import open_for_query
+        from gros.store.embedded import open_for_query
         from gros.store.embedded import StoreError
 
         try:

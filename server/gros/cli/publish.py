@@ -196,8 +196,8 @@ def load_command(root, graph, store_path, bulk, shapes, workers, progress, files
     Exit 0: loaded; 1: the files break our shapes (nothing loaded); 2: unreadable file, bad graph
     IRI, or the store is in use.
     """
-    from gros.store import bulk as bulk_path
-    from gros.store.loading import LoadRefused, load_research_data
+    from gros.ingest import bulk as bulk_path
+    from gros.ingest.loading import LoadRefused, load_research_data
     from gros.runtime.service import InvalidContent
     from gros.store.embedded import StoreError
 

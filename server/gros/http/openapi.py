@@ -3,7 +3,7 @@
 Those routes parse their parameters and bodies themselves (the SPARQL protocol has repeated
 parameters, three body types and bodies that are not JSON), so FastAPI cannot infer them.
 These fragments go into `openapi_extra`: they change what /openapi.json and /docs say, not what
-the routes do, and let an OpenAPI fuzzer (tests/test_fuzz.py) send every kind of request.
+the routes do, and let an OpenAPI fuzzer (tests/http/test_fuzz.py) send every kind of request.
 """
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ import pyoxigraph as ox
 from gros import formats
 from gros.content import named_queries as queries
 from gros.settings import Settings
-from gros.content.files import ContentFile, find_files, read_files, to_rdflib
+from gros.content.files import to_rdflib
+from gros.content.quads import content_files, content_quads, content_store, quad_order, store_quads  # noqa: F401 (the export API)
 
 CONTEXT_FILE = Path(__file__).parents[1] / "web" / "static" / "context.jsonld"
 
@@ -72,54 +73,6 @@ def format_of_file(name: str) -> formats.Format | None:
         if name == dump_name(fmt):
             return fmt
     return None
-
-
-# --- the content as quads ---------------------------------------------------------------------
-
-def content_files(settings: Settings) -> list[ContentFile]:
-    """ontology/ and data/, parsed (raises sources.ContentErrors when a file does not parse)."""
-    return read_files(find_files(settings))
-
-
-def content_quads(files: list[ContentFile]) -> list[ox.Quad]:
-    """Every statement of the files in its named graph, with blank-node labels from the file name,
-    and literals as a store holds them (Oxigraph writes "58000000.0"^^xsd:decimal as "58000000"),
-    so that a dump of the files equals a dump of the service that loaded them."""
-    out = []
-    for content in files:
-        graph = ox.NamedNode(content.graph)
-        names: dict[str, ox.BlankNode] = {}
-
-        def stable(term, names=names, stem=content.stem):
-            if isinstance(term, ox.BlankNode):
-                if term.value not in names:
-                    names[term.value] = ox.BlankNode(f"{stem}-{len(names) + 1}")
-                return names[term.value]
-            return term
-
-        out.extend(ox.Quad(stable(t.subject), t.predicate, stable(t.object), graph) for t in content.triples)
-    store = ox.Store()
-    store.extend(out)
-    return store_quads(store)
-
-
-def quad_order(quad: ox.Quad) -> tuple[str, str, str, str]:
-    """Graph, then subject, predicate, object: TriG then writes each graph as one block."""
-    return (str(quad.graph_name), str(quad.subject), str(quad.predicate), str(quad.object))
-
-
-def content_store(files: list[ContentFile]) -> ox.Store:
-    """The files in a fresh in-memory store, one named graph per file."""
-    store = ox.Store()
-    store.extend(content_quads(files))
-    return store
-
-
-def store_quads(store: ox.Store, exclude_graphs=()) -> list[ox.Quad]:
-    """Every quad of a store except those of the excluded graphs (the service's bookkeeping)."""
-    excluded = {ox.NamedNode(g) for g in exclude_graphs}
-    return sorted((q for q in store.quads_for_pattern(None, None, None, None) if q.graph_name not in excluded),
-                  key=quad_order)
 
 
 # --- profiles ---------------------------------------------------------------------------------

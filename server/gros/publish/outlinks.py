@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gros.content import named_queries as queries
-from gros.publish.export import content_files, content_store
+from gros.content.quads import content_files, content_store
 from gros.settings import Settings
 
 GROS = "https://w3id.org/gros/def#"

@@ -40,7 +40,7 @@ from rdflib.plugins.sparql.sparql import Update
 from gros.shacl import reach as shape_reach
 from gros.shacl import validation
 from gros.content.files import find_files, read_files, to_graph
-from gros.store.embedded import Skolemizer
+from gros.content.skolem import Skolemizer
 
 # rdflib would otherwise fetch any IRI named in USING or LOAD from the web.
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from gros.content.skolem import Skolemizer
 from gros.settings import Settings
 from gros.content.files import ContentFile
 
@@ -86,26 +87,6 @@ def quad_text(quad: ox.Quad) -> str:
     if isinstance(quad.graph_name, ox.DefaultGraph):
         return triple
     return f"GRAPH {term_text(quad.graph_name)} {{ {triple} }}"
-
-
-class Skolemizer:
-    """Replaces blank nodes by IRIs that are stable within one source (file or request)."""
-
-    def __init__(self, settings: Settings, prefix: str | None = None):
-        self.base = f"{settings.base_iri}.well-known/genid/{prefix or uuid.uuid4().hex}-"
-        self.names: dict[str, ox.NamedNode] = {}
-
-    def term(self, term):
-        if isinstance(term, ox.BlankNode):
-            if term.value not in self.names:
-                self.names[term.value] = ox.NamedNode(f"{self.base}{len(self.names) + 1}")
-            return self.names[term.value]
-        if isinstance(term, ox.Triple):
-            return ox.Triple(self.term(term.subject), term.predicate, self.term(term.object))
-        return term
-
-    def quad(self, quad: ox.Quad) -> ox.Quad:
-        return ox.Quad(self.term(quad.subject), quad.predicate, self.term(quad.object), quad.graph_name)
 
 
 class GraphStore:
@@ -311,3 +292,10 @@ def memory_store(files: list[ContentFile]) -> ox.Store:
     store = ox.Store()
     store.extend(quads(files))
     return store
+
+
+def open_for_query(path: Path) -> ox.Store:
+    """An existing store to query (refused when the folder holds no store)."""
+    if not (path / "CURRENT").is_file():
+        raise StoreError(f"there is no store at {path}; fill one with gros load --store {path} --graph IRI FILE")
+    return open_store(path)

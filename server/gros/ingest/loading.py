@@ -110,7 +110,7 @@ def prepare_content(settings: Settings) -> None:
 
 def load_research_data(settings: Settings, graph: str, paths: list[Path]) -> LoadOutcome:
     """Check the files, then replace the named graph `graph` of the store with their content."""
-    from gros.publish.export import content_files
+    from gros.content.quads import content_files
 
     if settings.store_path is None:
         settings = settings.with_(store_path=settings.default_store)
@@ -130,10 +130,3 @@ def load_research_data(settings: Settings, graph: str, paths: list[Path]) -> Loa
     del store  # releases the store's lock: the caller may open it next (gros.query(..., store=PATH))
     return LoadOutcome(graph, settings.store_path, [str(p) for p in paths], len(set(quads)),
                        [r for r in results if r.severity != "Violation"])
-
-
-def open_for_query(path: Path) -> ox.Store:
-    """An existing store to query (refused when the folder holds no store)."""
-    if not (path / "CURRENT").is_file():
-        raise StoreError(f"there is no store at {path}; fill one with gros load --store {path} --graph IRI FILE")
-    return open_store(path)

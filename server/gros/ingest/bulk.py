@@ -40,11 +40,12 @@ import pyoxigraph as ox
 
 from gros.shacl import batch as batch_shapes
 from gros.shacl import validation
-from gros.store.loading import LoadOutcome, LoadRefused, check_graph_name, prepare_content
+from gros.ingest.loading import LoadOutcome, LoadRefused, check_graph_name, prepare_content
 from gros.progress import Progress
 from gros.settings import Settings
 from gros.content.files import FORMATS, ContentFile, SourceError, _positioned
-from gros.store.embedded import GraphStore, Skolemizer, StoreError, open_store
+from gros.content.skolem import Skolemizer
+from gros.store.embedded import GraphStore, StoreError, open_store
 
 #: From this total file size on, `gros load` takes the bulk path by itself (the small path's
 #: pyshacl run over everything takes minutes from about 20,000 triples, some 4 MB of N-Triples).
@@ -345,7 +346,7 @@ def bulk_load_research_data(settings: Settings, graph: str, paths: list[Path], s
                             stream=None) -> BulkOutcome:
     """Check the files, then replace the named graph `graph` of the store with their content, as
     loading.load_research_data does, for files of any size (see the module's docstring)."""
-    from gros.publish.export import content_files
+    from gros.content.quads import content_files
 
     clock = time.monotonic
     timings: dict[str, float] = {}
