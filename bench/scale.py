@@ -105,7 +105,7 @@ def load_oxigraph(location: Path, data: Path) -> dict:
 def prepare_gros(gros_venv: Path, store: Path) -> float:
     """Validate the shipped content and load it into a new store, as the first `gros load` or
     `gros serve` does (once per store, so it is timed apart from the bulk load)."""
-    script = ("import sys; from pathlib import Path; from gros.store.loading import prepare_content; "
+    script = ("import sys; from pathlib import Path; from gros.ingest.loading import prepare_content; "
               "from gros.settings import Settings; prepare_content(Settings(root=Path(sys.argv[1]), "
               "store_path=Path(sys.argv[2])))")
     return timed([str(gros_venv / "bin" / "python"), "-c", script, str(ROOT), str(store)])["seconds"]

@@ -10,7 +10,7 @@ from gros.settings import Settings
 from gros.content.files import find_files, read_files, to_graph
 from gros.shacl.validation import declared_terms, undefined_terms, undescribed_resources
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GROS = "https://w3id.org/gros/def#"
 ID = "https://w3id.org/gros/id/"
 INSTANCE_IRI = re.compile(r"^https://w3id\.org/gros/id/[a-z]+/[a-z0-9]+(-[a-z0-9]+)*(--[a-z0-9]+(-[a-z0-9]+)*)?$")

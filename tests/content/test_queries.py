@@ -21,7 +21,7 @@ import pyoxigraph as ox
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUERY_DIR = ROOT / "queries"
 QUERY_FILES = sorted(QUERY_DIR.glob("*.rq"))
 QUERY_NAMES = [path.stem for path in QUERY_FILES]

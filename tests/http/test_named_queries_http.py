@@ -1,5 +1,5 @@
 """The named queries over HTTP (/queries, /queries/{name}) against the real test server
-(tests/server_fixture.py: minimal.ttl as data): listed with their descriptions, run with
+(tests/support/server_fixture.py: minimal.ttl as data): listed with their descriptions, run with
 parameters from the URL as JSON, CSV, TSV or an HTML table in the page's language."""
 from __future__ import annotations
 

@@ -15,15 +15,15 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from gros.store.embedded import bulk
+from gros.ingest import bulk
 from gros.shacl.batch import backward_predicates
-from gros.store.bulk import ShapesPolicy, bulk_load_research_data
-from gros.store.loading import LoadRefused, prepare_content
+from gros.ingest.bulk import ShapesPolicy, bulk_load_research_data
+from gros.ingest.loading import LoadRefused, prepare_content
 from gros.progress import Progress
 from gros.settings import Settings
 from gros.shacl.validation import load_shapes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GROS_CLI = Path(sys.executable).with_name("gros")
 GRAPH = "https://example.org/graph/bench"
 META = "https://w3id.org/gros/graph/meta"

@@ -15,13 +15,13 @@ from rdflib import Dataset, URIRef
 
 import gros
 from gros.content import named_queries as queries
-from gros.publish.export import content_files
-from gros.store.loading import LoadRefused, load_research_data
+from gros.content.quads import content_files
+from gros.ingest.loading import LoadRefused, load_research_data
 from gros.settings import Settings
 
 from server_fixture import start_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GROS_CLI = Path(sys.executable).with_name("gros")
 GRAPH = "https://example.org/graph/survey"
 LIMBURG = "https://w3id.org/gros/id/region/limburg-nl"

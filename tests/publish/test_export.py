@@ -25,7 +25,7 @@ from gros.content.files import to_rdflib
 
 from official_shapes import CPOV, DCAT_AP, DCAT_AP_NL, ELI_PROFILE, EXTERNAL, violations
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GROS_CLI = Path(sys.executable).with_name("gros")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")

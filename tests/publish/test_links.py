@@ -13,7 +13,7 @@ import pytest
 from gros.publish import outlinks
 from gros.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GROS_CLI = Path(sys.executable).with_name("gros")
 GROS = "https://w3id.org/gros/def#"
 

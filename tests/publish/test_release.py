@@ -26,7 +26,7 @@ from gros.settings import Settings
 
 from official_shapes import DCAT_AP, DCAT_AP_NL, violations
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GROS_CLI = Path(sys.executable).with_name("gros")
 DATASET = URIRef("https://w3id.org/gros/dataset")
 DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")

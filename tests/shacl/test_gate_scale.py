@@ -22,7 +22,7 @@ from gros.settings import Settings
 from gros.content.files import find_files, read_files, to_graph
 from oxrdflib._converter import to_ox
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GROS = "https://w3id.org/gros/def#"
 ORG = "http://www.w3.org/ns/org#"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"

@@ -30,7 +30,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import SH
 from rdflib.plugins.sparql import processor as sparql_processor
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHAPES_DIR = ROOT / "shapes"
 ONTOLOGY_DIR = ROOT / "ontology"
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -14,7 +14,7 @@ PREFIXES = """@prefix gros: <https://w3id.org/gros/def#> .
 
 @pytest.fixture(scope="module")
 def shipped_report():
-    return validation.validate_content(Settings(root=Path(__file__).resolve().parents[1]))
+    return validation.validate_content(Settings(root=Path(__file__).resolve().parents[2]))
 
 
 def test_shipped_data_conforms(shipped_report):

@@ -1,4 +1,4 @@
-"""The store launchers of tests/remote_stores.py, against the real stores, and the behaviour
+"""The store launchers of tests/support/remote_stores.py, against the real stores, and the behaviour
 differences that docs/remote-stores.md records (so the document fails loudly when a store changes).
 
 The oxigraph cases run in `make test` (about a second); the Virtuoso ones are marked `virtuoso` and

@@ -9,7 +9,7 @@ from gros.settings import Settings
 from gros.content.files import find_files, read_files
 from gros.store.embedded import GraphStore, memory_store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _root(tmp_path: Path) -> Path:

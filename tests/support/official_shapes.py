@@ -8,7 +8,7 @@ from pathlib import Path
 import pyshacl
 from rdflib import Graph
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1]
 EXTERNAL = HERE / "external"
 
 #: DCAT-AP 3.0.1 (the split files that run in pyshacl).

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = ROOT / "tests" / "fixtures" / "valid" / "minimal.ttl"
 GROS = Path(sys.executable).with_name("gros")  # the venv running the tests
 TOKEN = "test-token"
@@ -41,7 +41,7 @@ QUERY_TIMEOUT = 3.0
 WORKERS = 2
 MAX_ROWS = 50
 #: Off: every test reaches its server from 127.0.0.1, so one test's stopped query would make the
-#: next tests wait (the penalty has its own tests, tests/test_penalties.py, on servers of their own).
+#: next tests wait (the penalty has its own tests, tests/ops/test_penalties.py, on servers of their own).
 TIMEOUT_PENALTY = 0
 
 

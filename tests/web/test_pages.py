@@ -326,7 +326,7 @@ def test_map_data_has_the_seats_and_the_covered_regions(client):
     assert any(f["properties"]["href"] == BODY_PATH and f["geometry"] == {"type": "Point", "coordinates": [6.03647, 50.6279]}
                for f in seats)
     assert "EuroGeographics" in data["attribution"]
-    from gros.web.rendering import boundaries
+    from gros.web import boundaries
     if boundaries.installed():  # NUTS polygons (make install); Limburg NL42 is covered by the EGTC
         areas = {f["properties"]["href"]: f for f in data["features"] if f["properties"]["kind"] == "area"}
         assert areas["/id/region/limburg-nl"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
