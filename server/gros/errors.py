@@ -1,7 +1,14 @@
-"""Error responses in one shape (DESIGN.md): JSON for machines, HTML for browsers, text otherwise.
+"""One error model for the whole package, and its rendering as an HTTP response.
 
-JSON: {"error": message, "status": code, "details": [...]}; details carry file, line, focus
-node, shape and the like. Every error raised while answering a request is an `HTTPProblem`.
+Every error a person can meet is a `GrosError`: a plain message, `details` (a list of small dicts
+naming file, line, column, focus node, shape and the like), the HTTP `status` a request gets for
+it and the `exit_code` the CLI ends with (0 ok, 1 the data or result is invalid, 2 usage or input
+error). Each layer raises the error that describes what went wrong; only two places translate it:
+the HTTP app's exception handler (`problem_response`: JSON for machines, an HTML page for browsers,
+plain text otherwise) and the CLI's command group (`gros.cli.main`). Query workers send errors as
+data (`to_dict` / `from_dict`), since an exception does not cross a process boundary.
+
+JSON: {"error": message, "status": code, "details": [...]}.
 """
 from __future__ import annotations
 
@@ -17,14 +24,41 @@ from starlette.responses import Response
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "web" / "templates"))
 
 
-class HTTPProblem(Exception):
+class GrosError(Exception):
+    """An error with a plain message, what it concerns, its HTTP status and its CLI exit code.
+
+    Subclasses set `status` and `exit_code` for their kind; a single raise may override them."""
+
+    status: int = 500
+    exit_code: int = 1
+
+    def __init__(self, message: str = "", details: list[dict] | None = None, *, status: int | None = None,
+                 exit_code: int | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.details = list(details or [])
+        self.headers = dict(headers or {})
+        if status is not None:
+            self.status = status
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def to_dict(self) -> dict:
+        """The error as data (the JSON body of a response, and how a worker sends it)."""
+        return {"error": str(self), "status": self.status, "details": self.details}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GrosError:
+        return cls(data["error"], data.get("details"), status=data.get("status", 500))
+
+
+class HTTPProblem(GrosError):
+    """An error about the HTTP request itself (a parameter, a header, a size), raised by the
+    protocol layers; it carries the status first, as the protocol tables read."""
+
     def __init__(self, status: int, message: str, details: list[dict] | None = None,
                  headers: dict[str, str] | None = None):
-        self.status = status
         self.message = message
-        self.details = details or []
-        self.headers = headers or {}
-        super().__init__(message)
+        super().__init__(message, details, status=status, headers=headers)
 
 
 def negotiated(request: Request, offered):
@@ -53,25 +87,26 @@ def _preferred(accept: str | None) -> str:
     return "text/plain"
 
 
-def problem_response(request: Request | None, problem: HTTPProblem) -> Response:
+def problem_response(request: Request | None, problem: GrosError) -> Response:
     accept = request.headers.get("accept") if request is not None else None
     kind = _preferred(accept)
     headers = dict(problem.headers)
     headers.setdefault("Cache-Control", "no-store")
     reason = HTTPStatus(problem.status).phrase
+    message = str(problem)
     if kind == "text/html" and request is not None:
         columns = sorted({k for d in problem.details for k in d})
         return TEMPLATES.TemplateResponse(
             request, "error.html",
-            {"status": problem.status, "reason": reason, "message": problem.message,
+            {"status": problem.status, "reason": reason, "message": message,
              "details": [{k: _text(v) for k, v in d.items()} for d in problem.details], "columns": columns},
             status_code=problem.status, headers=headers)
     if kind == "text/plain":
-        lines = [f"{problem.status} {reason}: {problem.message}"]
+        lines = [f"{problem.status} {reason}: {message}"]
         lines += ["  " + ", ".join(f"{k}: {_text(v)}" for k, v in d.items()) for d in problem.details]
         return Response("\n".join(lines) + "\n", status_code=problem.status, headers=headers,
                         media_type="text/plain; charset=utf-8")
-    body = {"error": problem.message, "status": problem.status, "details": problem.details}
+    body = problem.to_dict()
     return Response(json.dumps(body, ensure_ascii=False), status_code=problem.status, headers=headers,
                     media_type="application/json")
 

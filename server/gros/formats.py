@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import mimeparse
 import pyoxigraph as ox
+from gros.errors import GrosError
 
 #: Longest Accept header we look at; real browsers send a few hundred characters. The rest
 #: is cut at a comma so that no half media range is parsed.
@@ -71,12 +72,18 @@ DATASET_FORMATS = [TRIG, NQUADS]
 ALL_FORMATS = [*RESULT_FORMATS, *GRAPH_FORMATS, HTML]
 
 
-class FormatError(ValueError):
+class FormatError(GrosError, ValueError):
     """A request names or accepts no format we can use; the message says which would work."""
+
+    status = 400
+    exit_code = 2
 
 
 class NotAcceptable(FormatError):
     """None of the offered formats is acceptable to the client (HTTP 406)."""
+
+    status = 406
+    exit_code = 2
 
     def __init__(self, offered: list[Format], asked: str | None = None):
         self.offered = list(offered)
@@ -88,6 +95,9 @@ class NotAcceptable(FormatError):
 class UnknownFormat(FormatError):
     """`?format=` names no format we know (HTTP 400)."""
 
+    status = 400
+    exit_code = 2
+
     def __init__(self, value: str, offered: list[Format]):
         self.value = value
         self.offered = list(offered)
@@ -96,6 +106,9 @@ class UnknownFormat(FormatError):
 
 class UnsupportedMediaType(FormatError):
     """A request body is in a format we do not read (HTTP 415)."""
+
+    status = 415
+    exit_code = 2
 
     def __init__(self, accepted: list[Format], content_type: str | None = None):
         self.accepted = list(accepted)

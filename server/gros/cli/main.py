@@ -1,6 +1,8 @@
 """The `gros` command: a thin layer over the library.
 
-Exit codes (DESIGN.md): 0 ok, 1 the data or result is invalid, 2 usage or input error.
+Exit codes: 0 ok, 1 the data or result is invalid, 2 usage or input error. A command that meets
+a `GrosError` it has nothing to add to lets it through: the command group prints its message and
+exits with its exit code (`errors.py`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pyoxigraph as ox
 
 from gros.content import named_queries
 from gros.shacl import validation
+from gros.errors import GrosError
 from gros.settings import Settings
 from gros.content.files import ContentErrors, SourceError, find_files, read_files
 from gros.store.embedded import memory_store
@@ -44,7 +47,18 @@ def _read_content(settings: Settings):
         _input_error(str(err))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The `gros` group: every command's GrosError ends here, as `error: message` and its exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GrosError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gros-kg")
 def main():
     """GROS knowledge graph: cross-border cooperation of the Netherlands with Belgium and Germany.
@@ -114,10 +128,7 @@ def query(root, name, params, fmt, list_only, lang, store_path):
     added to it.
     """
     settings = _settings(root)
-    try:
-        available = named_queries.all_queries(settings.queries_dir)
-    except named_queries.QueryFileError as err:
-        _input_error(str(err))
+    available = named_queries.all_queries(settings.queries_dir)
     if list_only or not name:
         for query_name, named in available.items():
             params_text = " ".join(f"{p}=" for p in named.parameters)
@@ -126,27 +137,18 @@ def query(root, name, params, fmt, list_only, lang, store_path):
             click.echo("\nRun one with: gros query NAME [--param NAME=VALUE]", err=True)
         return
     if name.endswith(".rq") and Path(name).is_file():
-        try:
-            available[name] = named_queries.read_query(Path(name))
-        except named_queries.QueryFileError as err:
-            _input_error(str(err))
+        available[name] = named_queries.read_query(Path(name))
     if name not in available:
         _input_error(f"no named query {name!r}. Known: {', '.join(available)}")
     named = available[name]
     if store_path:
         from gros.store.embedded import open_for_query
-        from gros.store.embedded import StoreError
 
-        try:
-            store = open_for_query(store_path)
-        except StoreError as err:
-            _input_error(str(err))
+        store = open_for_query(store_path)
     else:
         store = memory_store(_read_content(settings))
     try:
         result = named_queries.run(store, named, _parse_params(params))
-    except named_queries.ParameterError as err:
-        _input_error(str(err))
     except SyntaxError as err:
         _input_error(f"{named.path}: the query does not parse: {err}")
     if not isinstance(result, ox.QuerySolutions):
@@ -210,8 +212,6 @@ def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers,
 
     from gros.http.app import create_app
     from gros.runtime.service import InvalidContent, Service
-    from gros.store.embedded import StoreError
-    from gros.ops.tokens import TokenFileError
 
     settings = _settings(root, host=host, port=port, store_path=store_path, query_timeout=query_timeout,
                          timeout_penalty=timeout_penalty, workers=workers, max_rows=max_rows, max_body=max_body,
@@ -223,10 +223,7 @@ def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers,
                      "remote store on start")
     if store_path and settings.remote:
         _input_error("give either --store PATH (the embedded store) or --remote-query URL, not both")
-    try:
-        service = Service(settings)
-    except TokenFileError as err:
-        _input_error(str(err))
+    service = Service(settings)
     try:
         service.prepare()
     except InvalidContent as err:
@@ -237,8 +234,6 @@ def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers,
         for err in errors.errors:
             click.echo(str(err), err=True)
         sys.exit(2)
-    except (SourceError, StoreError) as err:
-        _input_error(str(err))
     except (OSError, RuntimeError) as err:  # the store opened, but reading it failed
         if settings.remote:
             _input_error(f"the remote store could not be used: {err}")
@@ -270,11 +265,8 @@ def backup(url, store_path, output, compress):
 
     if bool(url) == bool(store_path):
         _input_error("give either --url URL or --store PATH")
-    try:
-        summary = (backups.backup_url(url, output, compress) if url
-                   else backups.backup_store(store_path, output, compress))
-    except backups.BackupError as err:
-        _input_error(str(err))
+    summary = (backups.backup_url(url, output, compress) if url
+               else backups.backup_store(store_path, output, compress))
     at = f" at revision {summary.revision}" if summary.revision is not None else ""
     click.echo(f"{summary.quads} quads in {summary.graphs} named graphs and the default graph{at} "
                f"written to {summary.path} (sha256 {summary.sha256})", err=True)
@@ -294,11 +286,7 @@ def restore(store_path, no_checksum, file):
     """
     from gros.store import backup as backups
 
-    try:
-        summary = backups.restore(file, store_path, check=not no_checksum)
-    except backups.BackupError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(1 if err.invalid else 2)
+    summary = backups.restore(file, store_path, check=not no_checksum)
     click.echo(f"{summary.quads} quads in {summary.graphs} named graphs restored into {summary.path}; "
                f"the store holds exactly the quads of {file}", err=True)
 

@@ -14,6 +14,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 from gros.settings import Settings
+from gros.errors import GrosError
 
 #: File suffixes we read, and the Oxigraph format of each.
 FORMATS = {
@@ -26,15 +27,18 @@ FORMATS = {
 }
 
 
-class SourceError(Exception):
+class SourceError(GrosError):
     """A content file is missing or does not parse. Carries file, line and column."""
+
+    status = 400
+    exit_code = 2
 
     def __init__(self, path: Path | str, message: str, line: int | None = None, column: int | None = None):
         self.path = str(path)
         self.line = line
         self.column = column
         self.message = message
-        super().__init__(str(self))
+        super().__init__(str(self), [{"file": self.path, "line": line, "column": column}])
 
     def __str__(self) -> str:
         where = self.path
@@ -130,12 +134,15 @@ def read_files(files: list[ContentFile]) -> list[ContentFile]:
     return files
 
 
-class ContentErrors(Exception):
+class ContentErrors(GrosError):
     """One or more content files did not parse."""
+
+    status = 400
+    exit_code = 2
 
     def __init__(self, errors: list[SourceError]):
         self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
+        super().__init__("\n".join(str(e) for e in errors), [d for e in errors for d in e.details])
 
 
 # --- conversion to rdflib, for pyshacl and for users who want rdflib graphs -------------

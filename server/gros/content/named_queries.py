@@ -14,24 +14,36 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import yaml
+from gros.errors import GrosError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PARAMETER_TYPES = ("iri", "string", "date", "integer")
 
 
-class QueryNotFound(LookupError):
+class QueryNotFound(GrosError, LookupError):
+
+    status = 404
+    exit_code = 2
+
     def __init__(self, name: str, known: list[str]):
         self.name = name
         self.known = known
-        super().__init__(f"no named query {name!r}; known queries: {', '.join(known)}")
+        super().__init__(f"no named query {name!r}; known queries: {', '.join(known)}",
+                         [{"queries": ", ".join(known)}])
 
 
-class ParameterError(ValueError):
+class ParameterError(GrosError, ValueError):
     """A parameter value is missing, unknown or of the wrong type."""
 
+    status = 400
+    exit_code = 2
 
-class QueryFileError(ValueError):
+
+class QueryFileError(GrosError, ValueError):
     """A .rq file has no valid header."""
+
+    status = 500
+    exit_code = 2
 
 
 @dataclass

@@ -17,7 +17,7 @@ from gros.web import pages
 from gros.http import named_queries as query_api
 from gros.ops import security_headers
 from gros.http import sparql_protocol as sparql
-from gros.errors import HTTPProblem, problem_response
+from gros.errors import GrosError, HTTPProblem, problem_response
 from gros.ops.observability import AccessLog
 from gros.ops.penalties import TimeLimitPenalty
 from gros.ops.ratelimit import RateLimit
@@ -91,13 +91,13 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             return JSONResponse({"status": "starting"}, status_code=503)
         try:
             revision = service.revision
-        except HTTPProblem as problem:  # a remote store that cannot be reached: not ready
-            return JSONResponse({"status": "unavailable", "error": problem.message}, status_code=503)
+        except GrosError as problem:  # a remote store that cannot be reached: not ready
+            return JSONResponse({"status": "unavailable", "error": str(problem)}, status_code=503)
         return {"status": "ok", "revision": revision, "workers": service.settings.workers,
                 "workers_idle": service.pool.idle.qsize(), "worker_restarts": service.pool.kills}
 
-    @app.exception_handler(HTTPProblem)
-    async def on_problem(request: Request, problem: HTTPProblem):
+    @app.exception_handler(GrosError)
+    async def on_problem(request: Request, problem: GrosError):
         return problem_response(request, problem)
 
     @app.exception_handler(StarletteHTTPException)

@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 
 from gros.publish import export
 from gros import formats
-from gros.errors import HTTPProblem, negotiated
+from gros.errors import GrosError, HTTPProblem, negotiated
 from gros.http.sparql_protocol import etag_matches
 
 router = APIRouter()
@@ -166,7 +166,7 @@ async def profile(request: Request, name: str):
     chunks = []
     async for kind, payload in service.run(job):
         if kind == "error":
-            raise HTTPProblem(payload["status"], f"{query.path.name}: {payload['message']}")
+            raise GrosError(f"{query.path.name}: {payload['error']}", payload["details"], status=payload["status"])
         if kind == "chunk":
             chunks.append(payload)
     triples = [q.triple for q in ox.parse(b"".join(chunks), format=ox.RdfFormat.N_TRIPLES)]

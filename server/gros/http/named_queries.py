@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from gros import formats
 from gros.content import named_queries as queries
-from gros.errors import HTTPProblem, negotiated
+from gros.errors import GrosError, HTTPProblem, negotiated
 from gros.http.sparql_protocol import etag_matches, stream_job
 from gros.web.rendering import context, language, linker, render
 
@@ -124,7 +124,7 @@ async def _page(request: Request, query: queries.NamedQuery, values: dict, subst
         chunks = []
         async for kind, payload in service.run(job):
             if kind == "error":
-                raise HTTPProblem(payload["status"], f"{query.path.name}: {payload['message']}")
+                raise GrosError(f"{query.path.name}: {payload['error']}", payload["details"], status=payload["status"])
             if kind == "head":
                 truncated = bool(payload.get("truncated"))
             elif kind == "chunk":

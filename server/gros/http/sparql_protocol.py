@@ -16,7 +16,7 @@ from gros.http import openapi as api_description
 from gros import formats
 from gros.sparql import guards
 from gros.sparql import text as sparql_text
-from gros.errors import HTTPProblem, negotiated
+from gros.errors import GrosError, HTTPProblem, negotiated
 from gros.http.service_description import describe_service, query_page
 
 router = APIRouter()
@@ -219,16 +219,13 @@ async def stream_job(service, job: dict, headers: dict[str, str], context: str =
     messages = service.run(job)
     try:
         kind, head = await anext(messages)
-    except HTTPProblem as problem:
+    except GrosError as problem:
         service.metrics.queries.labels("timeout" if problem.status == 503 else "error").inc()
         raise
     service.metrics.queries.labels("error" if kind == "error" else "ok").inc()
     if kind == "error":
         await messages.aclose()
-        details = [head["position"]] if head.get("position") else []
-        if head.get("acceptable"):
-            details.append({"acceptable": head["acceptable"]})
-        raise HTTPProblem(head["status"], context + head["message"], details=details)
+        raise GrosError(context + head["error"], head["details"], status=head["status"])
     if head.get("truncated"):
         headers["Gros-Result-Truncated"] = (f"true; the result was cut at {service.settings.max_rows} rows "
                                             f"(gros serve --max-rows)")
@@ -240,7 +237,7 @@ async def stream_job(service, job: dict, headers: dict[str, str], context: str =
                     yield payload
                 elif kind == "error":
                     return  # the status line is sent; the stream just ends
-        except HTTPProblem:
+        except GrosError:
             return  # time limit passed mid-stream: the worker was stopped, the stream ends
         finally:
             await messages.aclose()

@@ -27,13 +27,17 @@ from rdflib import URIRef
 from gros.shacl import validation
 from gros.settings import Settings
 from gros.content.files import ContentFile, SourceError, parse_file, to_graph, to_rdflib
-from gros.store.embedded import GraphStore, StoreError, open_store
+from gros.store.embedded import GraphStore
+from gros.errors import GrosError
 
 IRI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
 
 
-class LoadRefused(Exception):
+class LoadRefused(GrosError):
     """Nothing was loaded. `exit_code`: 1 the data is invalid, 2 a usage or input error."""
+
+    status = 400
+    exit_code = 2
 
     def __init__(self, message: str, exit_code: int = 2, results: list[validation.Result] | None = None):
         self.exit_code = exit_code

@@ -25,6 +25,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from gros.errors import GrosError
 
 log = logging.getLogger("gros.tokens")
 
@@ -34,8 +35,11 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_LENGTH = 16
 
 
-class TokenFileError(ValueError):
+class TokenFileError(GrosError, ValueError):
     """The token file cannot be read or has a line that is not `name:token`."""
+
+    status = 500
+    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ import pyoxigraph as ox
 from gros import formats
 from gros.content import named_queries as queries
 from gros.settings import Settings
-from gros.content.files import to_rdflib
+from gros.content.files import ContentFile, to_rdflib
 from gros.content.quads import content_files, content_quads, content_store, quad_order, store_quads  # noqa: F401 (the export API)
+from gros.errors import GrosError
 
 CONTEXT_FILE = Path(__file__).parents[1] / "web" / "static" / "context.jsonld"
 
@@ -40,14 +41,23 @@ QUAD_FORMATS = {formats.NQUADS.name, formats.TRIG.name}
 DUMP_STEM = "gros"
 
 
-class UnknownProfile(LookupError):
+class UnknownProfile(GrosError, LookupError):
+
+    status = 404
+    exit_code = 2
+
     def __init__(self, name: str, known: list[str]):
         self.name = name
         self.known = known
-        super().__init__(f"no export profile {name!r}; known profiles: {', '.join(known)}")
+        super().__init__(f"no export profile {name!r}; known profiles: {', '.join(known)}",
+                         [{"profiles": ", ".join(known)}])
 
 
-class UnknownDumpFormat(LookupError):
+class UnknownDumpFormat(GrosError, LookupError):
+
+    status = 400
+    exit_code = 2
+
     def __init__(self, name: str):
         self.name = name
         super().__init__(f"unknown dump format {name!r}; use one of {', '.join(f.name for f in DUMP_FORMATS)}")

@@ -35,6 +35,7 @@ from gros.publish import export
 from gros import formats
 from gros.shacl import validation
 from gros.settings import Settings
+from gros.errors import GrosError
 
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -42,8 +43,11 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 BASELINE = export.dump_name(formats.NQUADS) + ".gz"
 
 
-class ReleaseError(Exception):
+class ReleaseError(GrosError):
     """The release cannot be made; `exit_code` follows the CLI contract (1 invalid data, 2 usage)."""
+
+    status = 500
+    exit_code = 2
 
     def __init__(self, message: str, exit_code: int = 2, report: validation.Report | None = None):
         self.exit_code = exit_code

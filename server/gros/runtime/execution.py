@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from gros import formats
 from gros.sparql import results
 from gros.sparql.guards import network_targets
+from gros.errors import GrosError
 
 log = logging.getLogger("gros.execution")
 
@@ -64,8 +65,9 @@ class PipeWriter:
             self.buffer.clear()
 
 
-def error(status: int, message: str, **details) -> tuple:
-    return ("error", {"status": status, "message": message, **details})
+def error(status: int, message: str, details: list[dict] | None = None) -> tuple:
+    """An error message for the service: a GrosError as data (errors.GrosError.from_dict reads it)."""
+    return ("error", GrosError(message, details, status=status).to_dict())
 
 
 class Executor:
@@ -104,8 +106,8 @@ class Executor:
             else:
                 send(error(500, f"unknown job kind {job['kind']!r}"))
         except Exception as exc:
-            if type(exc).__name__ == "RemoteStoreError":  # remote.py: down, too slow, or an error
-                send(error(502, str(exc)))
+            if isinstance(exc, GrosError):  # e.g. a remote store that is down, too slow, or answers an error
+                send(("error", exc.to_dict()))
                 return
             if isinstance(exc, OSError) and job.get("text") and network_targets(job["text"]):
                 # An allow-listed SERVICE endpoint failed: it is down, answered an error, or answered
@@ -136,7 +138,7 @@ class Executor:
         except SyntaxError as err:
             position = _position(str(err))
             where = f" at line {position['line']}, column {position['column']}" if position else ""
-            send(error(400, f"the query does not parse{where}: {err}", position=position))
+            send(error(400, f"the query does not parse{where}: {err}", [position] if position else None))
             return
         except ValueError as err:  # e.g. an unsupported feature reported by the engine
             send(error(400, f"the query cannot be run: {err}"))
@@ -152,10 +154,10 @@ class Executor:
         try:
             fmt = formats.negotiate(job.get("accept"), offered, requested)
         except formats.NotAcceptable as err:
-            send(error(406, str(err), acceptable=[f.media_type for f in offered]))
+            send(error(406, str(err), [{"acceptable": [f.media_type for f in offered]}]))
             return
         except formats.UnknownFormat as err:
-            send(error(400, str(err), acceptable=[f.name for f in offered]))
+            send(error(400, str(err), [{"acceptable": [f.name for f in offered]}]))
             return
 
         limit = job.get("limit") or None

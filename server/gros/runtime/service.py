@@ -18,7 +18,6 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from gros.shacl import validation
-from gros.errors import HTTPProblem
 from gros.ops.observability import Metrics
 from gros.ops.penalties import CLIENT, PenaltyBox
 from gros.settings import Settings
@@ -26,14 +25,32 @@ from gros.content.files import find_files, read_files
 from gros.store.embedded import GraphStore
 from gros.ops.tokens import TokenSet
 from gros.runtime.workers import JobTimeout, Overloaded, WorkerDied, WorkerPool
+from gros.errors import GrosError
 
 log = logging.getLogger("gros.service")
 
 VALIDATED = ox.NamedNode("https://w3id.org/gros/def#validatedDigest")
 
 
-class InvalidContent(Exception):
+class WriteRefused(GrosError):
+    """A write that may not be made: no token, a wrong one (401), a read-only service or a protected graph (403)."""
+
+    status = 403
+    exit_code = 2
+
+
+class ShapesViolated(GrosError):
+    """A write whose result would violate the shapes (nothing was written); details name each violation."""
+
+    status = 422
+    exit_code = 1
+
+
+class InvalidContent(GrosError):
     """The shipped files do not pass validation; the report says why."""
+
+    status = 500
+    exit_code = 1
 
     def __init__(self, report: validation.Report):
         self.report = report
@@ -121,7 +138,7 @@ class Service:
             try:
                 self._revision = self.store.revision
             except OSError as err:  # only a remote store: it is down or answers errors
-                raise HTTPProblem(502, f"the store cannot be read: {err}") from None
+                raise GrosError(f"the store cannot be read: {err}", status=502) from None
             self._revision_read = time.monotonic()
         return self._revision
 
@@ -144,9 +161,8 @@ class Service:
                     yield message
         except Overloaded:
             self.metrics.refusals.labels("overload").inc()
-            raise HTTPProblem(503, f"all {self.settings.workers} query workers are busy; try again shortly "
-                                   f"(raise the number with gros serve --workers)",
-                              headers={"Retry-After": "1"}) from None
+            raise Overloaded(f"all {self.settings.workers} query workers are busy; try again shortly "
+                             f"(raise the number with gros serve --workers)", headers={"Retry-After": "1"}) from None
         except JobTimeout:
             self.metrics.timeouts.inc()
             message = (f"the request took longer than the time limit of {timeout:g} s and was stopped (the limit "
@@ -156,10 +172,10 @@ class Service:
                 message += (f"; to keep the service for others, further requests from your address are refused "
                             f"for {wait:g} s (gros serve --timeout-penalty)")
             headers = {"Retry-After": str(max(1, math.ceil(wait)))} if wait else None
-            raise HTTPProblem(503, message, headers=headers) from None
+            raise JobTimeout(message, headers=headers) from None
         except WorkerDied:
-            raise HTTPProblem(500, "the query worker stopped unexpectedly (out of memory?); "
-                                   "the request was not completed") from None
+            raise WorkerDied("the query worker stopped unexpectedly (out of memory?); "
+                             "the request was not completed") from None
         finally:
             self.in_use[snapshot] -= 1
             self._forget(snapshot)
@@ -169,19 +185,19 @@ class Service:
         """The name of the update token in `authorization`, or 401/403 (see tokens.py)."""
         if not self.tokens.enabled:
             self.metrics.refusals.labels("auth").inc()
-            raise HTTPProblem(403, "this service is read-only: updates are enabled by starting it with "
+            raise WriteRefused("this service is read-only: updates are enabled by starting it with "
                                    "GROS_UPDATE_TOKEN (or GROS_UPDATE_TOKEN_FILE) set, and sending "
                                    "Authorization: Bearer <token>")
         scheme, _, given = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
             self.metrics.refusals.labels("auth").inc()
-            raise HTTPProblem(401, "updates need an Authorization: Bearer <token> header",
-                              headers={"WWW-Authenticate": 'Bearer realm="gros"'})
+            raise WriteRefused("updates need an Authorization: Bearer <token> header", status=401,
+                               headers={"WWW-Authenticate": 'Bearer realm="gros"'})
         name = self.tokens.match(given.strip())
         if name is None:
             self.metrics.refusals.labels("auth").inc()
-            raise HTTPProblem(401, "the update token is not valid",
-                              headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
+            raise WriteRefused("the update token is not valid", status=401,
+                               headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
         log.info("write authorised by token %r", name)
         return name
 
@@ -193,7 +209,7 @@ class Service:
         """
         try:
             outcome = await self._write(job)
-        except HTTPProblem as problem:
+        except GrosError as problem:
             kind = {422: "invalid", 401: "refused", 403: "refused", 400: "refused"}.get(problem.status, "error")
             self.metrics.updates.labels(kind).inc()
             raise
@@ -207,19 +223,19 @@ class Service:
             outcome = None
             async for kind, payload in self.run({**job, "kind": "update"}):
                 if kind == "error":
-                    raise HTTPProblem(payload["status"], payload["message"])
+                    raise GrosError.from_dict(payload)
                 outcome = payload
             if outcome.get("removed") is None:  # refused before evaluation (syntax and the like)
                 details = [outcome["position"]] if outcome.get("position") else []
-                raise HTTPProblem(outcome["status"], outcome["message"], details=details)
+                raise GrosError(outcome["message"], details, status=outcome["status"])
             removed = list(ox.parse(outcome["removed"], format=ox.RdfFormat.N_QUADS))
             added = list(ox.parse(outcome["added"], format=ox.RdfFormat.N_QUADS))
             # Protected graphs first: a write there is refused whatever the shapes say.
             self._refuse_protected(removed + added)
             if not outcome["ok"]:
-                raise HTTPProblem(422, "the change was refused: the result would violate the shapes "
-                                       "(nothing was written)",
-                                  details=[_detail(r) for r in outcome["results"] if r["severity"] == "Violation"])
+                raise ShapesViolated("the change was refused: the result would violate the shapes "
+                                     "(nothing was written)",
+                                     details=[_detail(r) for r in outcome["results"] if r["severity"] == "Violation"])
             # A graph that is replaced (PUT) keeps what old and new content share, which is in
             # neither list; only a graph whose new content is empty is dropped by name.
             drop = [] if job.get("added") else list(job.get("drop_graphs") or [])
@@ -236,9 +252,9 @@ class Service:
     def _refuse_protected_graphs(self, graphs) -> None:
         for name in graphs:
             if name == self.store.meta.value:
-                raise HTTPProblem(403, f"the graph <{name}> holds the service's bookkeeping and cannot be changed")
+                raise WriteRefused(f"the graph <{name}> holds the service's bookkeeping and cannot be changed")
             if name in self.content_graphs:
-                raise HTTPProblem(403, f"the graph <{name}> is loaded from {self.content_graphs[name]}; change "
+                raise WriteRefused(f"the graph <{name}> is loaded from {self.content_graphs[name]}; change "
                                        f"that file instead (runtime edits belong in other graphs)")
 
     def _refuse_protected(self, quads) -> None:

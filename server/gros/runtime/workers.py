@@ -18,20 +18,30 @@ import multiprocessing as mp
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
+from gros.errors import GrosError
 
 log = logging.getLogger("gros.workers")
 
 
-class Overloaded(Exception):
+class Overloaded(GrosError):
     """Every worker is busy and none became free in time."""
 
+    status = 503
+    exit_code = 1
 
-class JobTimeout(Exception):
+
+class JobTimeout(GrosError):
     """The job passed its time limit; its worker was killed."""
 
+    status = 503
+    exit_code = 1
 
-class WorkerDied(Exception):
+
+class WorkerDied(GrosError):
     """The worker process ended without answering (crash or out of memory)."""
+
+    status = 500
+    exit_code = 1
 
 
 #: Stack of the thread that runs jobs in a worker. Oxigraph's parser and planner recurse over a

@@ -41,6 +41,7 @@ from gros.shacl import reach as shape_reach
 from gros.shacl import validation
 from gros.content.files import find_files, read_files, to_graph
 from gros.content.skolem import Skolemizer
+from gros.errors import GrosError
 
 # rdflib would otherwise fetch any IRI named in USING or LOAD from the web.
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
@@ -65,8 +66,11 @@ SOURCE_FILE = ox.NamedNode("https://w3id.org/gros/def#sourceFile")
 DEPTH = 3
 
 
-class UpdateRefused(ValueError):
+class UpdateRefused(GrosError, ValueError):
     """The update cannot be evaluated (syntax, or a protocol rule such as USING twice)."""
+
+    status = 400
+    exit_code = 2
 
     def __init__(self, message: str, position: dict | None = None):
         self.position = position

@@ -40,6 +40,7 @@ from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Path, S
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.algebra import translateGroupGraphPattern
 from rdflib.plugins.sparql.parserutils import CompValue
+from gros.errors import GrosError
 
 RDF_TYPE = str(RDF.type)
 SUBCLASS = str(RDFS.subClassOf)
@@ -59,8 +60,11 @@ UNBOUNDED = {SH.rule, SH.expression, SH.ConstraintComponent, SH.SPARQLFunction, 
              SH.TripleRule, SH.SPARQLRule, SH.SPARQLConstraintComponent, SH.entailment}
 
 
-class Unanalysable(ValueError):
+class Unanalysable(GrosError, ValueError):
     """The shapes use something whose reads cannot be bounded by links from the focus node."""
+
+    status = 500
+    exit_code = 1
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,17 @@ from __future__ import annotations
 import re
 
 from gros.sparql.text import blank
+from gros.errors import GrosError
 
 _KEYWORD = re.compile(r'(?<![\w:?$])(SERVICE|LOAD)(?![\w:-])', re.IGNORECASE)
 _TARGET = re.compile(r'\s*(?:SILENT\s+)?(<[^>]*>|\S+)', re.IGNORECASE)
 
 
-class NetworkAccessRefused(ValueError):
+class NetworkAccessRefused(GrosError, ValueError):
     """The request names SERVICE or LOAD with a target that is not allowed."""
+
+    status = 403
+    exit_code = 2
 
 
 def network_targets(text: str) -> list[tuple[str, str | None]]:
@@ -73,8 +77,11 @@ MAX_BRACKETS = 200_000
 _BRACKET = re.compile(r"[{}()\[\]]")
 
 
-class TooComplex(ValueError):
+class TooComplex(GrosError, ValueError):
     """The request is nested too deeply or has too many groups to be run safely."""
+
+    status = 400
+    exit_code = 2
 
 
 def check_shape(text: str, what: str = "request") -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from gros.store.embedded import StoreError, open_store
+from gros.errors import GrosError
 
 NQ = ox.RdfFormat.N_QUADS
 GZIP_MAGIC = b"\x1f\x8b"
@@ -46,14 +47,17 @@ ATTEMPTS = 5
 CHUNK = 1 << 16
 
 
-class BackupError(Exception):
+class BackupError(GrosError):
     """A backup or restore that cannot be done; the message says why and what to do.
 
     `invalid` marks a backup file that is damaged (checksum, parse or content check failed), as
     opposed to a usage problem (exit codes 1 and 2 of the CLI)."""
 
+    status = 500
+    exit_code = 2
+
     def __init__(self, message: str, invalid: bool = False):
-        super().__init__(message)
+        super().__init__(message, exit_code=1 if invalid else 2)
         self.invalid = invalid
 
 

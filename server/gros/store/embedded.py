@@ -28,6 +28,7 @@ import pyoxigraph as ox
 from gros.content.skolem import Skolemizer
 from gros.settings import Settings
 from gros.content.files import ContentFile
+from gros.errors import GrosError
 
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 GROS = "https://w3id.org/gros/def#"
@@ -37,8 +38,11 @@ REVISION = ox.NamedNode(GROS + "revision")
 DATA_BLOCK = 4000  # quads per DELETE DATA / INSERT DATA block of one write
 
 
-class StoreError(Exception):
+class StoreError(GrosError):
     """The store cannot be opened or written (locked, damaged, or on a read-only path)."""
+
+    status = 503
+    exit_code = 2
 
 
 @dataclass

@@ -29,6 +29,7 @@ import httpx
 import pyoxigraph as ox
 
 from gros.sparql import text as sparql_text
+from gros.errors import GrosError
 
 RESULTS_XML = "application/sparql-results+xml"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
@@ -38,8 +39,11 @@ STORE_GRAPHS = ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org
 SD_SERVICE = "http://www.w3.org/ns/sparql-service-description#Service"
 
 
-class RemoteStoreError(OSError):
+class RemoteStoreError(GrosError, OSError):
     """The remote store did not answer, or answered with an error (message says which and why)."""
+
+    status = 502
+    exit_code = 1
 
 
 class _ResponseReader(io.RawIOBase):
