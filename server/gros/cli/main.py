@@ -16,18 +16,12 @@ import pyoxigraph as ox
 
 from gros.content import named_queries
 from gros.shacl import validation
+from gros.cli.options import ROOT_OPTION, command_settings, given, setting_options
 from gros.errors import GrosError
 from gros.settings import Settings
 from gros.content.files import ContentErrors, SourceError, find_files, read_files
 from gros.store.embedded import memory_store
 
-ROOT_OPTION = click.option(
-    "--root", type=click.Path(file_okay=False, path_type=Path),
-    help="Folder with ontology/, data/, shapes/ and queries/ (default: this checkout, or GROS_ROOT).")
-
-
-def _settings(root: Path | None, **overrides) -> Settings:
-    return Settings.from_env(root=root.resolve() if root else None, **overrides)
 
 
 def _input_error(message: str) -> None:
@@ -79,7 +73,7 @@ def validate(root, fmt):
     defined nowhere, and our IRIs that are linked to but never described.
     Exit 0: conforms; 1: violations; 2: a file could not be read.
     """
-    settings = _settings(root)
+    settings = command_settings(root)
     files = _read_content(settings)
     try:
         report = validation.validate_content(settings, files)
@@ -127,7 +121,7 @@ def query(root, name, params, fmt, list_only, lang, store_path):
     en). With --store PATH the query runs over that store: the GROS graph plus what gros load
     added to it.
     """
-    settings = _settings(root)
+    settings = command_settings(root)
     available = named_queries.all_queries(settings.queries_dir)
     if list_only or not name:
         for query_name, named in available.items():
@@ -165,40 +159,10 @@ def query(root, name, params, fmt, list_only, lang, store_path):
 
 @main.command()
 @ROOT_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of the on-disk store (default: var/store in the checkout, or GROS_STORE).")
-@click.option("--query-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="Seconds a query or update may run before it is stopped (503).")
-@click.option("--timeout-penalty", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
-              help="After a client's query is stopped at the time limit, refuse that address (429) this "
-                   "long, twice as long for each further stop within 10 minutes; 0 never. "
-                   "[default: as long as --query-timeout]")
-@click.option("--workers", "workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Query worker processes, i.e. queries that run at once.")
-@click.option("--max-rows", type=click.IntRange(min=0), default=100_000, show_default=True,
-              help="Most result rows (or triples) per response; 0 for no limit.")
-@click.option("--max-body", type=click.IntRange(min=1024), default=10 * 1024 * 1024, show_default=True,
-              help="Largest request body in bytes (413 above).")
-@click.option("--allow-service", multiple=True, metavar="IRI",
-              help="An endpoint that SERVICE may contact (repeatable; none by default; LOAD is never run).")
-@click.option("--rate-queries", type=click.FloatRange(min=0), default=0, show_default=True, metavar="N",
-              help="Reads a second per client address (429 with Retry-After above); 0 for no limit.")
-@click.option("--rate-writes", type=click.FloatRange(min=0), default=0, show_default=True, metavar="N",
-              help="Writes (updates, Graph Store PUT/POST/DELETE) a second per client address; 0 for no limit.")
-@click.option("--rate-burst", type=click.FloatRange(min=0), default=5, show_default=True, metavar="SECONDS",
-              help="How many seconds' worth of requests a client may send at once.")
-@click.option("--remote-query", metavar="URL",
-              help="Run on a remote SPARQL 1.1 store instead of the embedded one: its query endpoint "
-                   "(docs/remote-stores.md; or GROS_REMOTE_QUERY).")
-@click.option("--remote-update", metavar="URL",
-              help="The remote store's update endpoint (needed to load the content and for updates).")
-@click.option("--remote-graph-store", metavar="URL",
-              help="The remote store's Graph Store Protocol endpoint (optional: content files are then "
-                   "loaded with one PUT each).")
-def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers, max_rows, max_body, allow_service,
-          rate_queries, rate_writes, rate_burst, remote_query, remote_update, remote_graph_store):
+@setting_options("host", "port", "store_path", "query_timeout", "timeout_penalty", "workers", "max_rows", "max_body",
+                 "allow_service", "rate_queries", "rate_writes", "rate_burst_seconds", "remote_query",
+                 "remote_update", "remote_graph_store")
+def serve(root, **flags):
     """Validate and load the content, then serve SPARQL 1.1 on http://HOST:PORT/sparql.
 
     Updates are enabled when GROS_UPDATE_TOKEN is set, or GROS_UPDATE_TOKEN_FILE names a file of
@@ -213,11 +177,8 @@ def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers,
     from gros.http.app import create_app
     from gros.runtime.service import InvalidContent, Service
 
-    settings = _settings(root, host=host, port=port, store_path=store_path, query_timeout=query_timeout,
-                         timeout_penalty=timeout_penalty, workers=workers, max_rows=max_rows, max_body=max_body,
-                         allow_service=tuple(allow_service) or None, rate_queries=rate_queries,
-                         rate_writes=rate_writes, rate_burst_seconds=rate_burst, remote_query=remote_query,
-                         remote_update=remote_update, remote_graph_store=remote_graph_store)
+    settings = command_settings(root, **given(flags))
+    host, port, store_path = settings.host, settings.port, settings.store_path
     if settings.remote and settings.remote_update is None:
         _input_error("--remote-query needs --remote-update too: the content files are loaded into the "
                      "remote store on start")

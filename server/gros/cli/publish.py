@@ -13,19 +13,13 @@ import click
 
 from gros.publish import export
 from gros import formats
+from gros.cli.options import ROOT_OPTION, command_settings
 from gros.publish import outlinks
 from gros.shacl import validation
 from gros.settings import Settings
 from gros.content.files import ContentErrors, SourceError
 
-ROOT_OPTION = click.option(
-    "--root", type=click.Path(file_okay=False, path_type=Path),
-    help="Folder with ontology/, data/, shapes/ and queries/ (default: this checkout, or GROS_ROOT).")
 FORMAT_NAMES = [f.name for f in export.DUMP_FORMATS]
-
-
-def _settings(root: Path | None, **overrides) -> Settings:
-    return Settings.from_env(root=root.resolve() if root else None, **overrides)
 
 
 def _fail(message: str, code: int = 2):
@@ -77,7 +71,7 @@ def export_command(root, fmt, profile, output, folder):
     gros export --dir dist
     Exit 0: written; 2: unknown profile, unreadable file or unwritable output.
     """
-    settings = _settings(root)
+    settings = command_settings(root)
     if folder and (output or profile):
         _fail("--dir writes every dump and profile; it does not combine with -o or --profile")
     files = _content(settings)
@@ -123,7 +117,7 @@ def release_command(root, version, dist, issued, force):
     """
     from gros.publish.release import ReleaseError, make_release
 
-    settings = _settings(root)
+    settings = command_settings(root)
     dist = dist or settings.root / "dist"
     try:
         made = make_release(settings, version, dist, issued.date() if issued else None, force)
@@ -152,7 +146,7 @@ def links_command(root, fmt):
 
     Exit 0: every identifier is well-formed; 1: one or more are malformed.
     """
-    settings = _settings(root)
+    settings = command_settings(root)
     report = outlinks.link_report(settings, _content(settings))
     if fmt == "json":
         click.echo(json.dumps(outlinks.render_json(report), indent=2, ensure_ascii=False))
@@ -209,7 +203,7 @@ def load_command(root, graph, store_path, bulk, shapes, workers, progress, files
         _fail(f"--shapes {policy} needs the bulk path; leave out --no-bulk")
     if bulk is None:
         bulk = policy.mode != "all" or bulk_path.wants_bulk(files)
-    settings = _settings(root, store_path=store_path)
+    settings = command_settings(root, store_path=store_path)
     try:
         if bulk:
             outcome = bulk_path.bulk_load_research_data(settings, graph, list(files), policy, workers, progress)
