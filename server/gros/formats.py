@@ -40,10 +40,21 @@ class Format:
 
     @property
     def content_type(self) -> str:
-        """The Content-Type header value. Every format here is UTF-8; only text/* types
-        take a charset parameter (for application/* types it is defined by the format)."""
-        return f"{self.media_type}; charset=utf-8" if self.media_type.startswith("text/") else self.media_type
+        return content_type(self.media_type)
 
+
+def content_type(media_type: str) -> str:
+    """The Content-Type header of a response in `media_type`: the one rule of the package.
+
+    Everything we write is UTF-8. We say so for text/* types (whose default charset would otherwise
+    be US-ASCII for some clients) and for the JSON, XML and RDF types we serve, whose readers
+    accept the parameter; other types (gzip, images) carry none."""
+    if media_type.startswith("text/") or media_type.endswith(_UTF8_SUFFIXES):
+        return f"{media_type}; charset=utf-8"
+    return media_type
+
+
+_UTF8_SUFFIXES = ("+json", "+xml", "/json", "/xml", "/trig", "/n-triples", "/n-quads", "/turtle")
 
 Q, R = ox.QueryResultsFormat, ox.RdfFormat
 

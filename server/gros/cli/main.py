@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pyoxigraph as ox
 
+from gros import patches
 from gros.content import named_queries
 from gros.shacl import validation
 from gros.cli.options import ROOT_OPTION, command_settings, given, setting_options
@@ -45,6 +46,7 @@ class Commands(click.Group):
     """The `gros` group: every command's GrosError ends here, as `error: message` and its exit code."""
 
     def invoke(self, ctx):
+        patches.apply()
         try:
             return super().invoke(ctx)
         except GrosError as err:

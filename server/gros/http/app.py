@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 
+from gros import patches
 from gros import __version__
 from gros.http import downloads
 from gros.http import graph_store
@@ -29,6 +30,7 @@ log = logging.getLogger("gros.app")
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     """The app for `settings`. Start-up validates and loads the content, then starts the workers."""
+    patches.apply()
     settings = settings or Settings.from_env()
     service = service or Service(settings)
 

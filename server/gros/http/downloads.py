@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import hashlib
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from gros import etags
 from gros.publish import export
 from gros import formats
 from gros.errors import GrosError, HTTPProblem, negotiated
-from gros.http.sparql_protocol import etag_matches
 
 router = APIRouter()
 
@@ -38,9 +37,9 @@ GZIP = "application/gzip"
 @router.api_route("/context.jsonld", methods=["GET", "HEAD"])
 async def jsonld_context(request: Request):
     body = export.CONTEXT_FILE.read_bytes()
-    tag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+    tag = etags.of_content(body)
     headers = {"ETag": tag, "Cache-Control": "public, max-age=3600"}
-    if etag_matches(request.headers.get("if-none-match"), tag):
+    if etags.matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/ld+json", headers=headers)
 
@@ -119,7 +118,7 @@ async def dump(request: Request, name: str):
     headers = {"Cache-Control": "no-cache", "Content-Disposition": f'attachment; filename="{name}"'}
     revision = service.revision
     tag = f'"r{revision}-{name}"'
-    if etag_matches(request.headers.get("if-none-match"), tag):
+    if etags.matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={**headers, "ETag": tag})
     async with cache.lock:
         if cache.revision != revision:
@@ -130,7 +129,7 @@ async def dump(request: Request, name: str):
                 cache.revision, cache.files = made_at, {}
             cache.files[name] = body
         body, revision = cache.files[name], cache.revision
-    headers["ETag"] = f'"r{revision}-{name}"'
+    headers["ETag"] = etags.make(revision, name)
     return Response(body, media_type=GZIP if compressed else fmt.content_type, headers=headers)
 
 
@@ -156,9 +155,9 @@ async def profile(request: Request, name: str):
         raise HTTPProblem(404, str(err), details=[{"profiles": ", ".join(err.known)}]) from None
     fmt = negotiated(request, formats.GRAPH_FORMATS)
     revision = service.revision
-    tag = f'"r{revision}-{name}-{fmt.name}"'
+    tag = etags.make(revision, name, fmt.name)
     headers = {"ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept"}
-    if etag_matches(request.headers.get("if-none-match"), tag):
+    if etags.matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
     # The worker writes N-Triples without a row limit (a profile is ours, and bounded by the
     # data); the chosen syntax is written here, by the same code as gros export.

@@ -6,7 +6,6 @@ writer as SPARQL updates (service.write), so they are all-or-nothing and validat
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
 from urllib.parse import parse_qsl
 
@@ -14,11 +13,12 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from gros import etags
 from gros.http import openapi as api_description
 from gros import formats
 from gros.errors import HTTPProblem, negotiated
 from gros.content.files import SourceError, parse_text
-from gros.http.sparql_protocol import decode, etag_matches, parameters, read_body, refuse_misspelt, single
+from gros.http.sparql_protocol import decode, parameters, read_body, refuse_misspelt, single
 
 router = APIRouter()
 
@@ -52,9 +52,9 @@ async def read_graph(request: Request):
     if not service.store.has_graph(graph):
         raise HTTPProblem(404, f"there is no graph <{graph.value}> in the store")
     fmt = negotiated(request, formats.GRAPH_FORMATS)
-    etag = f'"r{service.revision}-{fmt.name}-{hashlib.sha256(str(graph).encode()).hexdigest()[:12]}"'
+    etag = etags.make(service.revision, fmt.name, str(graph))
     headers = {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"}
-    if etag_matches(request.headers.get("if-none-match"), etag):
+    if etags.matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
 
     def serialise() -> bytes:

@@ -12,7 +12,6 @@ in Dutch or English (English for German and French readers).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from urllib.parse import urlencode
 
@@ -20,10 +19,11 @@ import mimeparse
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from gros import etags
 from gros import formats
 from gros.content import named_queries as queries
 from gros.errors import GrosError, HTTPProblem, negotiated
-from gros.http.sparql_protocol import etag_matches, stream_job
+from gros.http.sparql_protocol import stream_job
 from gros.web.rendering import context, language, linker, render
 
 router = APIRouter()
@@ -97,12 +97,10 @@ async def run_named(request: Request, name: str):
         negotiated(request, formats.RESULT_FORMATS)
 
     revision = service.revision
-    fingerprint = hashlib.sha256(repr((name, sorted(values.items()), request.headers.get("accept"),
-                                       request.query_params.get("format"), html,
-                                       language(request).code if html else "")).encode()).hexdigest()[:20]
-    tag = f'"r{revision}-{fingerprint}"'
+    tag = etags.make(revision, name, sorted(values.items()), request.headers.get("accept"),
+                     request.query_params.get("format"), html, language(request).code if html else "")
     headers = {"ETag": tag, "Cache-Control": "no-cache", "Vary": "Accept, Accept-Language"}
-    if etag_matches(request.headers.get("if-none-match"), tag):
+    if etags.matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
 
     if html:

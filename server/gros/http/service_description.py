@@ -4,14 +4,13 @@ and the query page for browsers.
 from __future__ import annotations
 
 from fastapi import Request
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, VOID
 from starlette.responses import Response
 
 from gros import formats
+from gros.namespaces import FORMATS, SD
 
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-FORMATS = Namespace("http://www.w3.org/ns/formats/")
 
 #: W3C format IRIs (http://www.w3.org/ns/formats/) of what we serve.
 FORMAT_IRIS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",

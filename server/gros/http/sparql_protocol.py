@@ -6,12 +6,12 @@ limit); the query runs in a worker (see workers.py) and its results are streamed
 """
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from gros import etags
 from gros.http import openapi as api_description
 from gros import formats
 from gros.sparql import guards
@@ -95,14 +95,6 @@ def single(params: dict[str, list[str]], name: str) -> str | None:
     if len(values) > 1:
         raise HTTPProblem(400, f"the parameter {name!r} is given {len(values)} times; send one per request")
     return values[0] if values else None
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    """If-None-Match (RFC 9110 §13.1.2): "*" or any listed tag, compared weakly."""
-    if not header:
-        return False
-    tags = [t.strip() for t in header.split(",")]
-    return "*" in tags or etag.removeprefix("W/") in [t.removeprefix("W/") for t in tags]
 
 
 def media_type(request: Request) -> str:
@@ -200,12 +192,11 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
     }
     headers = {"Vary": "Accept"}
     if cacheable:
-        fingerprint = hashlib.sha256(repr((query, job["default_graphs"], job["named_graphs"], job["accept"],
-                                           job["format"])).encode()).hexdigest()[:20]
-        etag = f'"r{service.revision}-{fingerprint}"'
+        etag = etags.make(service.revision, query, job["default_graphs"], job["named_graphs"], job["accept"],
+                          job["format"])
         headers["ETag"] = etag
         headers["Cache-Control"] = "no-cache"  # caches may keep it, but revalidate by ETag
-        if etag_matches(request.headers.get("if-none-match"), etag):
+        if etags.matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = "no-store"
@@ -242,11 +233,7 @@ async def stream_job(service, job: dict, headers: dict[str, str], context: str =
         finally:
             await messages.aclose()
 
-    media = head["media_type"]
-    if media.startswith("text/") or media.endswith(("+json", "+xml", "/json", "/xml", "/trig", "/n-triples",
-                                                     "/n-quads", "/turtle")):
-        media += "; charset=utf-8"
-    return StreamingResponse(body(), media_type=media, headers=headers)
+    return StreamingResponse(body(), media_type=formats.content_type(head["media_type"]), headers=headers)
 
 
 async def run_update(request: Request, update: str, params: dict[str, list[str]]):

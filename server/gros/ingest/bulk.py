@@ -46,6 +46,7 @@ from gros.settings import Settings
 from gros.content.files import FORMATS, ContentFile, SourceError, _positioned
 from gros.content.skolem import Skolemizer
 from gros.store.embedded import GraphStore, StoreError, open_store
+from gros.namespaces import GROS, XSD
 
 #: From this total file size on, `gros load` takes the bulk path by itself (the small path's
 #: pyshacl run over everything takes minutes from about 20,000 triples, some 4 MB of N-Triples).
@@ -54,9 +55,7 @@ BULK_THRESHOLD = 4 * 1024 * 1024
 PARALLEL_FROM = 32 * 1024 * 1024
 SAMPLE_SEED = 20240601
 
-GROS = "https://w3id.org/gros/def#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-XSD = "http://www.w3.org/2001/XMLSchema#"
 # Bookkeeping about a bulk-loaded graph, in the meta graph next to the store's own.
 LOADED_AT = ox.NamedNode(GROS + "bulkLoadedAt")
 LOADED_FROM = ox.NamedNode(GROS + "bulkLoadedFrom")

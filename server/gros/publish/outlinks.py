@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from gros.content import named_queries as queries
 from gros.content.quads import content_files, content_store
 from gros.settings import Settings
+from gros.namespaces import GROS
 
-GROS = "https://w3id.org/gros/def#"
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from gros import formats
 from gros.shacl import validation
 from gros.settings import Settings
 from gros.errors import GrosError
+from gros.namespaces import XSD
 
 VERSION_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
-XSD = "http://www.w3.org/2001/XMLSchema#"
 #: The dump a release's changelog is computed from (it keeps the named graphs).
 BASELINE = export.dump_name(formats.NQUADS) + ".gz"
 

@@ -20,14 +20,10 @@ from __future__ import annotations
 
 import logging
 import re
-import urllib.error
-import urllib.request
 import warnings
 from functools import lru_cache
 
 import pyoxigraph as ox
-import rdflib.plugins.sparql
-import rdflib.plugins.sparql.evaluate
 from oxrdflib import OxigraphStore
 from oxrdflib._converter import from_ox, to_ox, to_ox_quad_pattern
 from rdflib import ConjunctiveGraph, Graph, Literal, URIRef
@@ -37,26 +33,14 @@ from rdflib.plugins.sparql.parser import parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Update
 
+from gros import patches
 from gros.shacl import reach as shape_reach
 from gros.shacl import validation
 from gros.content.files import find_files, read_files, to_graph
 from gros.content.skolem import Skolemizer
 from gros.errors import GrosError
+from gros.namespaces import XSD
 
-# rdflib would otherwise fetch any IRI named in USING or LOAD from the web.
-rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an error, not a new request: an allow-listed SERVICE endpoint cannot send
-    the server on to an address that is not on the list (guards.py)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise urllib.error.HTTPError(req.full_url, code, f"redirect to {newurl} not followed", headers, fp)
-
-
-# rdflib evaluates SERVICE in updates with urllib's urlopen, which follows redirects.
-rdflib.plugins.sparql.evaluate.urlopen = urllib.request.build_opener(_NoRedirects()).open
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +61,7 @@ class UpdateRefused(GrosError, ValueError):
         super().__init__(message)
 
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_STRING = str(XSD.string)
 
 
 def _rdflib(term):
@@ -362,6 +346,7 @@ def _reach(settings) -> shape_reach.Reach | None:
 def warm_up(settings) -> None:
     """Load what the gate needs (and rdflib's SPARQL machinery) before the first write arrives:
     one throw-away update through the whole gate on an empty store halves the first write's time."""
+    patches.apply()
     _shapes(settings)
     _ontology(settings)
     _ontology_store(settings)
@@ -450,6 +435,7 @@ def _validate(graph: Graph, focus: set, settings) -> tuple[list, list[str]]:
 
 def compute_update(store: ox.Store, job: dict, settings) -> dict:
     """Runs in a worker: the change an update (or a given delta) makes, and the gate's verdict."""
+    patches.apply()
     try:
         if job.get("text") is not None:
             overlay = evaluate_update(store, job["text"], job.get("using", ()), job.get("using_named", ()),

@@ -25,13 +25,13 @@ from typing import Callable, NamedTuple
 import pyoxigraph as ox
 
 from gros.formats import Format
+from gros.namespaces import ITS, SPARQL_RESULTS, XSD
 
 CHUNK_SIZE = 64 * 1024
 
-XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
-RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
-ITS_NS = "http://www.w3.org/2005/11/its"  # carries the base direction of a literal in XML
+RESULTS_NS = SPARQL_RESULTS
+ITS_NS = ITS  # carries the base direction of a literal in XML
 
 
 @dataclass

@@ -25,7 +25,6 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import tempfile
 import time
 import urllib.error
@@ -36,12 +35,14 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from gros import etags
 from gros.store.embedded import StoreError, open_store
 from gros.errors import GrosError
+from gros.namespaces import SD
 
 NQ = ox.RdfFormat.N_QUADS
 GZIP_MAGIC = b"\x1f\x8b"
-SD_NAME = "http://www.w3.org/ns/sparql-service-description#name"
+SD_NAME = str(SD.name)
 #: How many times a URL backup starts again when the store changed while it was read.
 ATTEMPTS = 5
 CHUNK = 1 << 16
@@ -231,8 +232,7 @@ def _graph_names(base: str, timeout: float) -> list[str]:
 
 
 def _etag_revision(etag: str | None) -> int | None:
-    match = re.match(r'^(?:W/)?"r(\d+)-', etag or "")
-    return int(match.group(1)) if match else None
+    return etags.revision_of(etag)
 
 
 def _dump_once(base: str, writer: _Writer, names: list[str], expected: int, timeout: float) -> bool:

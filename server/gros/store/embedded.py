@@ -29,9 +29,9 @@ from gros.content.skolem import Skolemizer
 from gros.settings import Settings
 from gros.content.files import ContentFile
 from gros.errors import GrosError
+from gros.namespaces import GROS
 
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-GROS = "https://w3id.org/gros/def#"
 CONTENT_HASH = ox.NamedNode(GROS + "contentHash")
 SOURCE_FILE = ox.NamedNode(GROS + "sourceFile")
 REVISION = ox.NamedNode(GROS + "revision")

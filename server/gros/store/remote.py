@@ -30,13 +30,14 @@ import pyoxigraph as ox
 
 from gros.sparql import text as sparql_text
 from gros.errors import GrosError
+from gros.namespaces import SD
 
 RESULTS_XML = "application/sparql-results+xml"
 GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
 #: Graphs a store fills for itself, not data: Virtuoso's RDF-view schema and its copy of the LDP
 #: vocabulary (a fresh database has them). Its SPARQL service description is found by content.
 STORE_GRAPHS = ("http://www.openlinksw.com/schemas/virtrdf#", "http://www.w3.org/ns/ldp#")
-SD_SERVICE = "http://www.w3.org/ns/sparql-service-description#Service"
+SD_SERVICE = str(SD.Service)
 
 
 class RemoteStoreError(GrosError, OSError):

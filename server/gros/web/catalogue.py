@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from gros.web import labels
+from gros.namespaces import GROS
 
-GROS = "https://w3id.org/gros/def#"
 
 #: The entry points of the home page: (message key, class).
 ENTRY_POINTS = [("bodies", GROS + "CooperationBody"), ("agreements", GROS + "LegalInstrument"),

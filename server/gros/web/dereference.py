@@ -36,6 +36,7 @@ import pyoxigraph as ox
 from fastapi import Request
 from starlette.responses import Response
 
+from gros import etags
 from gros import formats
 from gros.errors import negotiated
 from gros.web.labels import NAME_PREDICATES
@@ -188,8 +189,7 @@ def not_found_body(fmt: formats.Format, message: str) -> bytes:
 
 
 def etag(view, fmt: formats.Format, lang: str, extra: str = "") -> str:
-    tail = hashlib.sha256(extra.encode()).hexdigest()[:8] if extra else "0"
-    return f'W/"r{view.revision}-{fmt.name}-{lang}-{BOOT}-{tail}"'
+    return etags.make(view.revision, fmt.name, lang, BOOT, extra, weak=True)
 
 
 def caching_headers(view, tag: str) -> dict[str, str]:
@@ -201,8 +201,7 @@ def not_modified(request: Request, view, tag: str) -> bool:
     """Conditional GET (RFC 9110 §13.1): If-None-Match first, If-Modified-Since without it."""
     match = request.headers.get("if-none-match")
     if match is not None:
-        tags = [t.strip().removeprefix("W/") for t in match.split(",")]
-        return "*" in tags or tag.removeprefix("W/") in tags
+        return etags.matches(match, tag)
     since = request.headers.get("if-modified-since")
     if since:
         try:

@@ -12,9 +12,8 @@ import re
 import pyoxigraph as ox
 
 from .i18n import LANGUAGES
+from gros.namespaces import RDFS, SKOS
 
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
 NAME_PREDICATES = [ox.NamedNode(iri) for iri in (
     RDFS + "label", SKOS + "prefLabel", "http://purl.org/dc/terms/title", "https://schema.org/name",
     "http://xmlns.com/foaf/0.1/name", "https://schema.org/headline")]

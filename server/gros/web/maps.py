@@ -15,9 +15,8 @@ import pyoxigraph as ox
 from gros.web import boundaries
 from gros.web import catalogue
 from gros.web.labels import label
+from gros.namespaces import GEO, GROS
 
-GROS = "https://w3id.org/gros/def#"
-GEO = "http://www.opengis.net/ont/geosparql#"
 HAS_GEOMETRY = ox.NamedNode(GEO + "hasGeometry")
 AS_WKT = ox.NamedNode(GEO + "asWKT")
 NUTS_CODE = ox.NamedNode(GROS + "nutsCode")

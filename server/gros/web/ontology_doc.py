@@ -13,12 +13,9 @@ from gros.web import catalogue
 from gros.web import labels
 from gros.web.dereference import close, names_of_links
 from gros.web.resource_page import Builder, Row, Value
+from gros.namespaces import DCTERMS, OWL, RDFS, SKOS
 
-OWL = "http://www.w3.org/2002/07/owl#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
 #: (message key, the rdf:type that puts a term in the section)
 SECTIONS = [("classes", OWL + "Class"), ("object-properties", OWL + "ObjectProperty"),
             ("datatype-properties", OWL + "DatatypeProperty"), ("annotation-properties", OWL + "AnnotationProperty"),

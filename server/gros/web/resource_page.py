@@ -16,13 +16,9 @@ from gros.web import labels
 from gros.web import maps
 from gros.web.dereference import is_skolem
 from gros.web.links import Linker, curie, safe_external
+from gros.namespaces import DCTERMS, GROS, RDF, RDFS, SKOS, XSD
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-GROS = "https://w3id.org/gros/def#"
+RDF_TYPE = str(RDF.type)
 
 #: Shown first, in this order; the rest follow by their names.
 FIRST = [RDFS + "label", SKOS + "prefLabel", SKOS + "altLabel", DCTERMS + "title", "https://schema.org/headline"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from gros.web.dereference import close, names_of_links
+from gros.namespaces import DCTERMS
 
 VOID = "http://rdfs.org/ns/void#"
-DCTERMS = "http://purl.org/dc/terms/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
