@@ -165,8 +165,14 @@ def test_the_package_reads_every_query_the_same_way():
 
 
 def test_every_query_has_an_answer_test():
-    module = sys.modules[__name__]
-    missing = [n for n in QUERY_NAMES if not hasattr(module, "test_answers_" + n.replace("-", "_"))]
+    # The queries on the data of version 2 have their answer tests in test_data_v2.py.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_data_v2_answers", Path(__file__).with_name("test_data_v2.py"))
+    data_v2 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data_v2)
+    modules = [sys.modules[__name__], data_v2]
+    missing = [n for n in QUERY_NAMES
+               if not any(hasattr(m, "test_answers_" + n.replace("-", "_")) for m in modules)]
     assert not missing, f"queries without a test of their answers: {missing}"
 
 
