@@ -459,10 +459,11 @@ def test_answers_agreements_and_forms(run):
     assert any(re.search("EGT[SC]", label) for label in column(rows[EGTC_2006], "formLabel"))
     # The 1986 convention: openbaar lichaam, administratieve afspraak, gemeenschappelijk orgaan.
     assert len(column(rows[BENELUX_1986], "form")) >= 3
-    # The 2014 treaty was signed on 2014-02-20; its entry into force is unknown and stays absent.
+    # The 2014 treaty was signed on 2014-02-20; since data v2 its entry into force is 2018-07-01
+    # (a third-party page, marked VERIFIED-3P in the data, consistent with the Belgian approval act).
     if BENELUX_2014 in rows:
         assert column(rows[BENELUX_2014], "dateSigned") == {"2014-02-20"}
-        assert column(rows[BENELUX_2014], "entryIntoForce") == {None}
+        assert column(rows[BENELUX_2014], "entryIntoForce") == {"2018-07-01"}
 
 
 def test_answers_eu_act_amendments(run):
