@@ -15,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUERY_DIR = ROOT / "queries"
 ID = "https://w3id.org/gros/id/"
 GRAPH = "https://w3id.org/gros/graph/"
