@@ -81,6 +81,7 @@ class TypeInfo:
 class Index:
     def __init__(self, store: ox.Store, id_base: str, revision: int | None = None):
         self.store = store
+        self.id_base = id_base
         self.revision = revision
         self.types: dict[str, TypeInfo] = {}
         self.entities: list[Entity] = []
