@@ -257,3 +257,13 @@ class Index:
             if tag in labels:
                 return labels[tag]
         return term.value
+
+
+def local_index(settings, store_path: Path | None = None) -> Index:
+    """The index of the content files (no server needed), or of the on-disk store at `store_path`
+    (one that `gros load` or `gros serve --store` filled)."""
+    from gros.content.files import find_files, read_files
+    from gros.store.embedded import memory_store, open_for_query
+
+    store = open_for_query(store_path) if store_path is not None else memory_store(read_files(find_files(settings)))
+    return Index(store, settings.id_base)

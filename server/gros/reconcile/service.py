@@ -142,11 +142,11 @@ def parse_query(raw, index: Index, where: str = "query") -> Query:
 
 def candidate_json(index: Index, candidate: Candidate, lang: str) -> dict:
     entity = candidate.entity
-    name = candidate.name.text if candidate.name and candidate.name.kind in ("label", "alt") else entity.label(lang)
+    name = entity.label(lang)
     types = index.shown_types(entity)
     described = [index.type_label(t, lang) for t in types]
-    if entity.label(lang) != name:
-        described.insert(0, entity.label(lang))
+    if candidate.name is not None and candidate.name.text != name:
+        described.insert(0, f"“{candidate.name.text}”")  # the name that matched
     return {
         "id": entity.iri,
         "name": name,
