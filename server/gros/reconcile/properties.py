@@ -87,7 +87,7 @@ def given(value) -> tuple[str | None, str]:
     """A query's property value as (IRI or None, text): {"id": ..., "name": ...}, a string, a
     number or a boolean (the forms the Reconciliation API allows)."""
     if isinstance(value, dict):
-        return value.get("id"), str(value.get("name") or "")
+        return value.get("id"), str(value.get("name") or value.get("id") or "")
     if isinstance(value, bool):
         return None, "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
