@@ -94,8 +94,8 @@ def reconcile(names, type: str | None = None, properties=None, settings=None, st
     `[{"country": "NL"}, {"country": "BE"}]`. Reads the content files, or with `store=PATH` an
     on-disk store.
     """
-    from gros.reconcile.index import local_index
-    from gros.reconcile.service import reconcile_names
+    from gros.reconciliation.index import local_index
+    from gros.reconciliation.service import reconcile_names
     from gros.settings import Settings
 
     if isinstance(names, str):

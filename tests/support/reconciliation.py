@@ -58,7 +58,7 @@ def conforms(kind: str, document) -> None:
     assert not errors, f"not a valid {kind}: " + "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
 
 
-def test_set() -> list[dict]:
+def matching_set() -> list[dict]:
     """The matching test set: query, type, properties (pid=value;...), expected IRI (empty: must
     not match), lang, what it tests."""
     with NAMES.open(encoding="utf-8", newline="") as f:

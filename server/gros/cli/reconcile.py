@@ -17,9 +17,9 @@ from pathlib import Path
 import click
 
 from gros.content.files import ContentErrors, SourceError
-from gros.reconcile import properties as props
-from gros.reconcile.index import UnknownType, local_index
-from gros.reconcile.service import LANGUAGES, reconcile_names
+from gros.reconciliation import properties as props
+from gros.reconciliation.index import UnknownType, local_index
+from gros.reconciliation.service import LANGUAGES, reconcile_names
 from gros.settings import Settings
 from gros.store.embedded import StoreError
 

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from gros.errors import HTTPProblem
-from gros.reconcile import service
-from gros.reconcile.index import Index
+from gros.reconciliation import service
+from gros.reconciliation.index import Index
 from gros.web.dereference import local_path
 from gros.web.reader import for_request as reader
 

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from gros.reconcile import properties as props
-from gros.reconcile.index import Entity, Index, Name
-from gros.reconcile.normalise import Form, query_form, vocabulary
+from gros.reconciliation import properties as props
+from gros.reconciliation.index import Entity, Index, Name
+from gros.reconciliation.normalise import Form, query_form, vocabulary
 
 MATCH_SCORE = 88
 MATCH_MARGIN = 10

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from gros.content.named_queries import parse_header
-from gros.reconcile.normalise import fold, query_form
+from gros.reconciliation.normalise import fold, query_form
 
 FOLDER = Path(__file__).parent / "properties"
 KINDS = ("entity", "string", "date", "integer")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from gros.reconcile import properties as props
-from gros.reconcile.normalise import Form, fold, forms, query_form, vocabulary
+from gros.reconciliation import properties as props
+from gros.reconciliation.normalise import Form, fold, forms, query_form, vocabulary
 
 QUERIES = Path(__file__).parent / "queries"
 #: The types a service offers first (its manifest's defaultTypes), in this order.

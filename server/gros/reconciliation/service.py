@@ -17,10 +17,10 @@ import jinja2
 import pyoxigraph as ox
 
 from gros import __version__
-from gros.reconcile import properties as props
-from gros.reconcile.index import DEFAULT_TYPES, Index, UnknownType
-from gros.reconcile.matching import DEFAULT_LIMIT, MAX_LIMIT, Candidate, Query, reconcile
-from gros.reconcile.normalise import fold
+from gros.reconciliation import properties as props
+from gros.reconciliation.index import DEFAULT_TYPES, Index, UnknownType
+from gros.reconciliation.matching import DEFAULT_LIMIT, MAX_LIMIT, Candidate, Query, reconcile
+from gros.reconciliation.normalise import fold
 
 VERSION = "0.2"
 LANGUAGES = ("en", "nl", "de", "fr")
