@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install assets validate test test-virtuoso serve export bench bench-workers bench-pages bench-scale soak clean
+.PHONY: install assets validate test test-virtuoso serve export bench bench-workers bench-pages bench-reconcile bench-scale soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ bench-workers: $(STAMP) $(PEERS_DONE)  ## measure read throughput against the nu
 # Server-side render time of the pages (bench/pages.py), appended to bench/RESULTS.md.
 bench-pages: $(STAMP) $(ASSETS)  ## measure page render times on the shipped data
 	$(BIN)/python bench/pages.py
+
+# Reconciliation (bench/reconcile.py): top-1 accuracy and false matches on the matching test set
+# against plain fuzzy matching, and a batch of 100 queries on /reconcile; appended to bench/RESULTS.md.
+bench-reconcile: $(STAMP)  ## measure reconciliation accuracy and the time of a batch of 100 queries
+	$(BIN)/python bench/reconcile.py
 
 # The 10-million-triple benchmark (issue 7; bench/scale.py): `gros load` (bulk path), start-up, named
 # queries, pages, the SHACL gate and memory at 1M and 10M generated triples, against `oxigraph load`

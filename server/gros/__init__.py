@@ -3,6 +3,7 @@
     import gros
     dataset = gros.load()                       # rdflib Dataset, one named graph per file
     rows = gros.query("bodies-covering-region", region="https://w3id.org/gros/id/region/limburg-nl")
+    found = gros.reconcile(["Euregio Maas-Rijn", "Provincie Limburg"], type="gros:Region")
 
 Neither needs a server: both read the content files of the checkout (or GROS_ROOT). With
 `store=PATH` both read an on-disk store instead, for instance one that `gros load` filled with
@@ -79,6 +80,29 @@ def query(name: str, settings=None, store=None, **params) -> list[dict]:
     else:
         oxigraph_store = memory_store(read_files(find_files(settings)))
     return queries.rows(queries.run(oxigraph_store, named, {k: str(v) for k, v in params.items()}))
+
+
+def reconcile(names, type: str | None = None, properties=None, settings=None, store=None, limit: int = 3,
+              lang: str = "en") -> list[dict]:
+    """Match names to IRIs of the graph, as /reconcile and `gros reconcile` do; one dict per name.
+
+    Each dict has `query`, `id` (the best candidate's IRI, or None), `name`, `score` (0-100),
+    `match` (True only when that candidate is certain: join on those without a look) and
+    `candidates` (up to `limit`, best first, in the API's candidate form). `type` restricts the
+    candidates (a class IRI, or gros:Region, gros:CooperationBody, org:Organization,
+    gros:LegalInstrument ...); `properties`, one dict per name, compares values too:
+    `[{"country": "NL"}, {"country": "BE"}]`. Reads the content files, or with `store=PATH` an
+    on-disk store.
+    """
+    from gros.reconciliation.index import local_index
+    from gros.reconciliation.service import reconcile_names
+    from gros.settings import Settings
+
+    if isinstance(names, str):
+        names = [names]
+    settings = settings or Settings.from_env()
+    index = local_index(settings, _path(store) if store is not None else None)
+    return reconcile_names(index, list(names), type, properties, limit=limit, lang=lang)
 
 
 def _path(value):

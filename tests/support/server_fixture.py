@@ -87,21 +87,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def content_root(folder: Path) -> Path:
-    """A content root: this checkout's ontology, shapes and queries, and minimal.ttl as data."""
-    if not MINIMAL.is_file():
-        pytest.fail(f"{MINIMAL} is missing: the HTTP tests serve it as their only data file")
+def content_root(folder: Path, data: Path | None = None) -> Path:
+    """A content root: this checkout's ontology, shapes and queries, and minimal.ttl as data (or
+    the Turtle files of the folder `data`, such as this checkout's data/)."""
     for name in ("ontology", "shapes", "queries"):
         shutil.copytree(ROOT / name, folder / name)
     (folder / "data").mkdir()
+    if data is not None:
+        for path in sorted(data.glob("*.ttl")):
+            shutil.copy(path, folder / "data" / path.name)
+        return folder
+    if not MINIMAL.is_file():
+        pytest.fail(f"{MINIMAL} is missing: the HTTP tests serve it as their only data file")
     shutil.copy(MINIMAL, folder / "data" / "minimal.ttl")
     return folder
 
 
-def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[str, str] | None = None) -> RunningServer:
-    """`env`: GROS_* settings of this server's own (the caller's GROS_* are never passed on)."""
+def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[str, str] | None = None,
+                 data: Path | None = None) -> RunningServer:
+    """`env`: GROS_* settings of this server's own (the caller's GROS_* are never passed on);
+    `data`: a folder of Turtle files to serve instead of minimal.ttl."""
     extra_env = env or {}
-    root = content_root(folder / "root")
+    root = content_root(folder / "root", data)
     store = root / "var" / "store"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROS_")} | extra_env

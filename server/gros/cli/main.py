@@ -273,6 +273,11 @@ from gros.cli.publish import COMMANDS as _PUBLISHING  # noqa: E402
 for _command in _PUBLISHING:
     main.add_command(_command)
 
+# gros reconcile (cli/reconcile.py)
+from gros.cli.reconcile import reconcile as _reconcile  # noqa: E402
+
+main.add_command(_reconcile)
+
 
 if __name__ == "__main__":
     main()

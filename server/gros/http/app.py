@@ -16,6 +16,7 @@ from gros.http import downloads
 from gros.http import graph_store
 from gros.web import pages
 from gros.http import named_queries as query_api
+from gros.http import reconcile
 from gros.ops import security_headers
 from gros.http import sparql_protocol as sparql
 from gros.errors import GrosError, HTTPProblem, problem_response
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.include_router(graph_store.router)
     app.include_router(downloads.router)  # /dumps, /export, /context.jsonld
     app.include_router(query_api.router)  # /queries
+    app.include_router(reconcile.router)  # /reconcile: the Reconciliation Service API for OpenRefine
     # Linked-data pages (/, /id/..., /def, /dataset, /classes, /search, /map, /timeline) and
     # their static files; the security headers wrap everything, errors and 500s included.
     app.include_router(pages.router)

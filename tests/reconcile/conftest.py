@@ -1,0 +1,2 @@
+"""Fixtures of the reconciliation tests (tests/support/reconciliation.py)."""
+from reconciliation import data_server, http  # noqa: F401
