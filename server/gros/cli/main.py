@@ -20,7 +20,8 @@ from gros.store.embedded import memory_store
 
 ROOT_OPTION = click.option(
     "--root", type=click.Path(file_okay=False, path_type=Path),
-    help="Folder with ontology/, data/, shapes/ and queries/ (default: this checkout, or GROS_ROOT).")
+    help="Folder with ontology/, data/, shapes/ and queries/ (default: GROS_ROOT, else the checkout you "
+         "are in, else the content packaged with gros; gros --version says which).")
 
 
 def _settings(root: Path | None, **overrides) -> Settings:
@@ -44,8 +45,18 @@ def _read_content(settings: Settings):
         _input_error(str(err))
 
 
+def _show_version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from gros import __version__
+
+    click.echo(f"gros-kg {__version__}\ncontent: {Settings.from_env().content_in_use}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gros-kg")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and which content (checkout, folder or packaged) is in use, then exit.")
 def main():
     """GROS knowledge graph: cross-border cooperation of the Netherlands with Belgium and Germany.
 
@@ -166,7 +177,8 @@ def query(root, name, params, fmt, list_only, lang, store_path):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of the on-disk store (default: var/store in the checkout, or GROS_STORE).")
+              help="Folder of the on-disk store (default: GROS_STORE, else var/store in the content folder; for the "
+                   "packaged content, store/ in your user data folder).")
 @click.option("--query-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds a query or update may run before it is stopped (503).")
 @click.option("--timeout-penalty", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
@@ -246,6 +258,9 @@ def serve(root, host, port, store_path, query_timeout, timeout_penalty, workers,
                      f"restore a backup into a new folder (gros restore) and start on that")
     writers = f"updates enabled for {', '.join(service.tokens.names)}" if service.tokens.enabled else "read-only"
     where = f", on the remote store {settings.remote_query}" if settings.remote else ""
+    click.echo(f"Content: {settings.content_in_use}", err=True)
+    if not settings.remote:
+        click.echo(f"Store: {service.settings.store_path}", err=True)
     click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql ({writers}{where})", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Our access log has the timing; uvicorn's own would repeat each line without it.

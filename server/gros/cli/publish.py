@@ -20,7 +20,8 @@ from gros.content.files import ContentErrors, SourceError
 
 ROOT_OPTION = click.option(
     "--root", type=click.Path(file_okay=False, path_type=Path),
-    help="Folder with ontology/, data/, shapes/ and queries/ (default: this checkout, or GROS_ROOT).")
+    help="Folder with ontology/, data/, shapes/ and queries/ (default: GROS_ROOT, else the checkout you "
+         "are in, else the content packaged with gros; gros --version says which).")
 FORMAT_NAMES = [f.name for f in export.DUMP_FORMATS]
 
 
@@ -166,7 +167,8 @@ def links_command(root, fmt):
 @click.option("--graph", "graph", required=True, metavar="IRI",
               help="The named graph to put the files in (its earlier content is replaced).")
 @click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of the on-disk store (default: var/store in the checkout, or GROS_STORE).")
+              help="Folder of the on-disk store (default: GROS_STORE, else var/store in the content folder; for the "
+                   "packaged content, store/ in your user data folder).")
 @click.option("--bulk/--no-bulk", default=None,
               help="The path for large files (millions of triples), taken by itself from 4 MB of files on: "
                    "bulk parsing into a staging copy of the store, the term and link checks as SPARQL, the "
