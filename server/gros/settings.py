@@ -148,10 +148,10 @@ class Settings:
     @property
     def content_in_use(self) -> str:
         """Which content this run reads, in one line (gros --version, the start-up log)."""
-        from gros import __version__
-
         if self.packaged:
-            return f"the content packaged with gros-kg {__version__} ({self.root})"
+            from importlib.metadata import version  # the installed wheel's (gros imports layers)
+
+            return f"the content packaged with gros-kg {version('gros-kg')} ({self.root})"
         if (self.root / "pyproject.toml").is_file():
             return f"the checkout at {self.root}"
         return f"the content folder {self.root}"
