@@ -143,9 +143,9 @@ def cli(*args) -> subprocess.CompletedProcess:
 
 def test_the_command_refuses_to_overwrite_and_bad_versions(first, root):
     dist = str(first.folder.parent)
-    done = cli("release", "1.0.0", "--root", str(root), "--dist", dist)
+    done = cli("release", "1.0.0", "--root", str(root), "--dist", dist, "--no-package")
     assert done.returncode == 2 and b"--force" in done.stderr
-    done = cli("release", "../escape", "--root", str(root), "--dist", dist)
+    done = cli("release", "../escape", "--root", str(root), "--dist", dist, "--no-package")
     assert done.returncode == 2 and b"not a version" in done.stderr
     assert not (first.folder.parent.parent / "escape").exists()
 
@@ -154,7 +154,7 @@ def test_invalid_content_is_not_released(tmp_path):
     root = make_root(tmp_path / "root")
     (root / "data" / "broken.ttl").write_text(
         "<https://w3id.org/gros/id/region/nowhere> a <https://w3id.org/gros/def#Region> .\n", encoding="utf-8")
-    done = cli("release", "2.0.0", "--root", str(root), "--dist", str(tmp_path / "dist"))
+    done = cli("release", "2.0.0", "--root", str(root), "--dist", str(tmp_path / "dist"), "--no-package")
     assert done.returncode == 1, done.stderr.decode()
     assert b"region/nowhere" in done.stderr
     assert not (tmp_path / "dist" / "2.0.0").exists()
