@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install assets validate test test-virtuoso serve export bench bench-workers bench-pages bench-reconcile bench-scale soak clean
+.PHONY: install assets dist validate test test-virtuoso serve export bench bench-workers bench-pages bench-reconcile bench-scale soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ $(ASSETS): frontend/package.json frontend/package-lock.json frontend/build.mjs $
 	touch $(ASSETS)
 
 assets: $(ASSETS)  ## build the map and editor bundles and the region boundaries
+
+# The installable package (README "Install"): a wheel and an sdist in dist/ that carry the content
+# (ontology/, data/, shapes/, queries/) and the built browser assets, so that `pip install` of
+# either works with no checkout and no npm (setup.py, MANIFEST.in).
+dist: $(STAMP) $(ASSETS)  ## build the wheel and the sdist of gros-kg into dist/
+	rm -f dist/gros_kg-*.whl dist/gros_kg-*.tar.gz
+	$(BIN)/python -m build --outdir dist .
 
 install: $(STAMP) $(ASSETS)  ## create .venv and install the package with its extras (and the browser assets)
 

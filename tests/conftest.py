@@ -42,5 +42,5 @@ def pytest_collection_modifyitems(config, items):
 
 
 # The HTTP tests' fixtures (`server`, `readonly_server`, `scratch_server`, `client`, `known`, `fresh_graph`) live in
-# server_fixture.py, next to this file.
-pytest_plugins = ["server_fixture"]
+# server_fixture.py; the built and installed package (`built_package`, `installed`) in package_fixture.py.
+pytest_plugins = ["server_fixture", "package_fixture"]

@@ -4,10 +4,12 @@
     dataset = gros.load()                       # rdflib Dataset, one named graph per file
     rows = gros.query("bodies-covering-region", region="https://w3id.org/gros/id/region/limburg-nl")
     found = gros.reconcile(["Euregio Maas-Rijn", "Provincie Limburg"], type="gros:Region")
+    table = gros.dataframe("region-codes")     # pandas DataFrame, typed columns (gros-kg[research])
 
-Neither needs a server: both read the content files of the checkout (or GROS_ROOT). With
-`store=PATH` both read an on-disk store instead, for instance one that `gros load` filled with
-your own data next to ours (docs/integrating-your-data.md).
+None needs a server: they read the content files - those of the checkout you are in, of
+GROS_ROOT, or else those packaged with gros (`gros --version` says which). With `store=PATH`
+they read an on-disk store instead, for instance one that `gros load` filled with your own data
+next to ours (docs/integrating-your-data.md).
 """
 from __future__ import annotations
 
@@ -61,6 +63,39 @@ def query(name: str, settings=None, store=None, **params) -> list[dict]:
     content files, or with `store=PATH` over that on-disk store (the GROS graph plus what
     `gros load` added).
     """
+    from gros.content import named_queries as queries
+
+    return queries.rows(_solutions(name, settings, store, params))
+
+
+def dataframe(name: str, settings=None, store=None, **params):
+    """The answer of a named query as a pandas DataFrame with typed columns.
+
+    Same arguments as `query`. Columns follow the values' datatypes: xsd:date as datetime64,
+    integers as Int64, decimals and doubles as float64, booleans as boolean, xsd:gYear as the
+    year (Int64), xsd:gYearMonth as a monthly period; IRIs and text as str (None where unbound).
+    A column whose values mix datatypes stays text. Needs pandas: pip install 'gros-kg[research]'.
+
+        regions = gros.dataframe("region-codes")
+        regions.merge(my_table, left_on="nutsCode", right_on="nuts_code")
+    """
+    try:
+        import pandas  # noqa: F401  (only to say which extra is missing)
+    except ImportError:
+        raise ImportError("gros.dataframe needs pandas, which gros installs only on request: "
+                          "pip install 'gros-kg[research]' (or pip install pandas)") from None
+    import pyoxigraph as ox
+
+    from gros.sparql.frames import to_dataframe
+
+    solutions = _solutions(name, settings, store, params)
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise ValueError(f"{name}: gros.dataframe takes SELECT queries; this one returns a graph or a yes/no")
+    return to_dataframe(solutions)
+
+
+def _solutions(name, settings, store, params):
+    """Oxigraph's result of the named query `name` (or a .rq file) with `params` bound."""
     from pathlib import Path
 
     from gros.content import named_queries as queries
@@ -79,7 +114,7 @@ def query(name: str, settings=None, store=None, **params) -> list[dict]:
         oxigraph_store = open_for_query(_path(store))
     else:
         oxigraph_store = memory_store(read_files(find_files(settings)))
-    return queries.rows(queries.run(oxigraph_store, named, {k: str(v) for k, v in params.items()}))
+    return queries.run(oxigraph_store, named, {k: str(v) for k, v in params.items()})
 
 
 def reconcile(names, type: str | None = None, properties=None, settings=None, store=None, limit: int = 3,

@@ -14,19 +14,48 @@ from gros.errors import GrosError
 BASE_IRI = "https://w3id.org/gros/"
 
 
-def _find_root() -> Path:
-    """The folder holding ontology/, data/, shapes/ and queries/.
+#: The content folders a root holds.
+CONTENT_FOLDERS = ("ontology", "data", "shapes", "queries")
+#: The content inside an installed wheel: setup.py copies ontology/, data/, shapes/ and queries/
+#: here at build time, so `pip install gros-kg` works without a checkout. Absent in a checkout.
+PACKAGED_ROOT = Path(__file__).resolve().parent / "bundled"
 
-    GROS_ROOT wins; otherwise the nearest parent of the working directory that has
-    ontology/ and data/; otherwise the checkout this package was installed from.
+
+def _is_content(folder: Path) -> bool:
+    return all((folder / name).is_dir() for name in CONTENT_FOLDERS)
+
+
+def _find_root() -> Path:
+    """The folder holding ontology/, data/, shapes/ and queries/, in this order:
+
+    1. GROS_ROOT (or --root, which overrides this default): any content folder, said explicitly;
+    2. the nearest folder, from the working directory up, that holds the four content folders:
+       a `gros` command run inside a checkout uses that checkout's files, whatever is installed;
+    3. the checkout this package runs from (an editable install: server/gros/ next to pyproject.toml);
+    4. the content packaged in the wheel (gros/bundled/).
     """
     env = os.environ.get("GROS_ROOT")
     if env:
         return Path(env).resolve()
     for folder in [Path.cwd(), *Path.cwd().parents]:
-        if (folder / "ontology").is_dir() and (folder / "data").is_dir():
+        if _is_content(folder):
             return folder
-    return Path(__file__).resolve().parents[2]
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and _is_content(checkout):
+        return checkout
+    if _is_content(PACKAGED_ROOT):
+        return PACKAGED_ROOT
+    return checkout  # nothing found: the errors name the missing checkout folders
+
+
+def _user_data_dir() -> Path:
+    """Where a user's own files go on this system (the XDG base directories on Linux). Three
+    lines, so no dependency (platformdirs) for it."""
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "gros-kg"
+    if os.uname().sysname == "Darwin":
+        return Path.home() / "Library" / "Application Support" / "gros-kg"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "gros-kg"
 
 
 class SettingError(GrosError):
@@ -63,12 +92,13 @@ class Settings:
     `gros serve` flag and help. The CLI builds its options from these declarations
     (`gros.cli.options`) and docs/settings.md is written from them (`markdown_table`)."""
 
-    root: Path = setting(factory=_find_root, env="GROS_ROOT", metavar="FOLDER", default_text="this checkout",
+    root: Path = setting(factory=_find_root, env="GROS_ROOT", metavar="FOLDER",
+                         default_text="the checkout you are in, else the content packaged with gros (gros --version says which)",
                          help="Folder with ontology/, data/, shapes/ and queries/.")
     base_iri: str = setting(BASE_IRI, env="GROS_BASE_IRI", metavar="IRI",
                             help="Base of every IRI of the graph; the server answers for it at its own origin.")
     store_path: Path | None = setting(None, env="GROS_STORE", flag="--store", metavar="FOLDER",
-                                      default_text="var/store in the content folder",
+                                      default_text="var/store in the content folder; for the packaged content, store/ in your user data folder",
                                       help="Folder of the on-disk store.")
     host: str = setting("127.0.0.1", env="GROS_HOST", flag="--host", help="Address to listen on.")
     port: int = setting(8000, env="GROS_PORT", flag="--port", minimum=1, help="Port to listen on.")
@@ -170,7 +200,27 @@ class Settings:
         return self.root / "queries"
 
     @property
+    def packaged(self) -> bool:
+        """Whether this run uses the content inside the installed package (no checkout)."""
+        return self.root.resolve() == PACKAGED_ROOT
+
+    @property
+    def content_in_use(self) -> str:
+        """Which content this run reads, in one line (gros --version, the start-up log)."""
+        if self.packaged:
+            from importlib.metadata import version  # the installed wheel's (gros imports layers)
+
+            return f"the content packaged with gros-kg {version('gros-kg')} ({self.root})"
+        if (self.root / "pyproject.toml").is_file():
+            return f"the checkout at {self.root}"
+        return f"the content folder {self.root}"
+
+    @property
     def default_store(self) -> Path:
+        # The packaged content lives in site-packages, which is no place for a database (often
+        # read-only, and gone on upgrade): its store goes to the user's data folder instead.
+        if self.packaged:
+            return _user_data_dir() / "store"
         return self.root / "var" / "store"
 
     @property

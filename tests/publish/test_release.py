@@ -22,6 +22,7 @@ from rdflib.namespace import DCTERMS, XSD
 
 from gros.publish import export
 from gros.publish import release
+import gros
 from gros.settings import Settings
 
 from official_shapes import DCAT_AP, DCAT_AP_NL, violations
@@ -143,9 +144,9 @@ def cli(*args) -> subprocess.CompletedProcess:
 
 def test_the_command_refuses_to_overwrite_and_bad_versions(first, root):
     dist = str(first.folder.parent)
-    done = cli("release", "1.0.0", "--root", str(root), "--dist", dist)
+    done = cli("release", "1.0.0", "--root", str(root), "--dist", dist, "--no-package")
     assert done.returncode == 2 and b"--force" in done.stderr
-    done = cli("release", "../escape", "--root", str(root), "--dist", dist)
+    done = cli("release", "../escape", "--root", str(root), "--dist", dist, "--no-package")
     assert done.returncode == 2 and b"not a version" in done.stderr
     assert not (first.folder.parent.parent / "escape").exists()
 
@@ -154,7 +155,77 @@ def test_invalid_content_is_not_released(tmp_path):
     root = make_root(tmp_path / "root")
     (root / "data" / "broken.ttl").write_text(
         "<https://w3id.org/gros/id/region/nowhere> a <https://w3id.org/gros/def#Region> .\n", encoding="utf-8")
-    done = cli("release", "2.0.0", "--root", str(root), "--dist", str(tmp_path / "dist"))
+    done = cli("release", "2.0.0", "--root", str(root), "--dist", str(tmp_path / "dist"), "--no-package")
     assert done.returncode == 1, done.stderr.decode()
     assert b"region/nowhere" in done.stderr
     assert not (tmp_path / "dist" / "2.0.0").exists()
+
+
+# --- the package in a release -------------------------------------------------------------------
+
+def fake_checkout(folder: Path, package: str, citation: str) -> Path:
+    """A content root that looks like a checkout, stating the given versions."""
+    root = make_root(folder)
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    (root / "server" / "gros").mkdir(parents=True)
+    (root / "server" / "gros" / "__init__.py").write_text(f'__version__ = "{package}"\n', encoding="utf-8")
+    text = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    (root / "CITATION.cff").write_text(text.replace(f"version: {gros.__version__}\n", f"version: {citation}\n"),
+                                       encoding="utf-8")
+    return root
+
+
+def test_the_checkout_citation_and_package_state_one_version():
+    import yaml
+
+    assert yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))["version"] == gros.__version__
+    assert release.source_versions(ROOT) == {"the package (server/gros/__init__.py, __version__)": gros.__version__,
+                                             "CITATION.cff (version:)": gros.__version__}
+
+
+@pytest.mark.parametrize("package, citation", [("2.0.0", "1.9.0"), ("1.9.0", "2.0.0"), ("1.9.0", "1.9.0")])
+def test_a_release_whose_versions_disagree_is_refused(tmp_path, package, citation):
+    root = fake_checkout(tmp_path / "root", package, citation)
+    done = cli("release", "2.0.0", "--root", str(root), "--dist", str(tmp_path / "dist"))
+    assert done.returncode == 2, done.stderr.decode()
+    message = done.stderr.decode()
+    assert "versions disagree" in message and "CITATION.cff" in message and "__init__.py" in message
+    assert not (tmp_path / "dist" / "2.0.0").exists()
+
+
+def test_a_content_folder_that_is_not_a_checkout_needs_packages_or_no_package(root, tmp_path):
+    done = cli("release", "3.0.0", "--root", str(root), "--dist", str(tmp_path / "dist"))
+    assert done.returncode == 2 and b"not a checkout" in done.stderr and b"--no-package" in done.stderr
+    assert not (tmp_path / "dist").exists()
+
+
+def test_packages_of_another_version_are_refused(root, built_package, tmp_path):
+    done = cli("release", "9.9.9", "--root", str(root), "--dist", str(tmp_path / "dist"),
+               "--packages", str(built_package))
+    assert done.returncode == 2 and b"gros_kg-9.9.9" in done.stderr
+    assert not (tmp_path / "dist" / "9.9.9").exists()
+
+
+def test_a_release_carries_the_wheel_and_sdist_with_one_version_everywhere(built_package, tmp_path):
+    """The release of this checkout, with the package `make dist` built (package_fixture.py)."""
+    version = gros.__version__
+    dist = tmp_path / "dist"
+    done = subprocess.run([str(GROS_CLI), "release", version, "--dist", str(dist), "--date", "2025-03-01",
+                           "--packages", str(built_package)], capture_output=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    folder = dist / version
+    wheel, sdist = folder / f"gros_kg-{version}-py3-none-any.whl", folder / f"gros_kg-{version}.tar.gz"
+    assert wheel.read_bytes() == next(built_package.glob("*.whl")).read_bytes()
+    assert sdist.is_file()
+    sums = dict(reversed(line.split("  ", 1)) for line in (folder / "SHA256SUMS").read_text().splitlines())
+    for path in (wheel, sdist):
+        assert sums[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
+    if shutil.which("sha256sum"):
+        check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=folder, capture_output=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+    dcat = Graph().parse(folder / "dcat-ap.ttl")
+    assert {str(v) for v in dcat.objects(DATASET, DCAT_VERSION)} == {version}
+    assert release.package_version(wheel) == release.package_version(sdist) == version
+    import yaml
+
+    assert str(yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))["version"]) == version

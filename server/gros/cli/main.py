@@ -54,8 +54,18 @@ class Commands(click.Group):
             ctx.exit(err.exit_code)
 
 
+def _show_version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from gros import __version__
+
+    click.echo(f"gros-kg {__version__}\ncontent: {Settings.from_env().content_in_use}")
+    ctx.exit()
+
+
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gros-kg")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show the version and which content (checkout, folder or packaged) is in use, then exit.")
 def main():
     """GROS knowledge graph: cross-border cooperation of the Netherlands with Belgium and Germany.
 
@@ -204,6 +214,9 @@ def serve(root, **flags):
                      f"restore a backup into a new folder (gros restore) and start on that")
     writers = f"updates enabled for {', '.join(service.tokens.names)}" if service.tokens.enabled else "read-only"
     where = f", on the remote store {settings.remote_query}" if settings.remote else ""
+    click.echo(f"Content: {settings.content_in_use}", err=True)
+    if not settings.remote:
+        click.echo(f"Store: {service.settings.store_path}", err=True)
     click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql ({writers}{where})", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # Our access log has the timing; uvicorn's own would repeat each line without it.

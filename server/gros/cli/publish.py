@@ -108,19 +108,40 @@ def export_command(root, fmt, profile, output, folder):
 @click.option("--date", "issued", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Release date for dct:issued (default: today).")
 @click.option("--force", is_flag=True, help="Replace dist/VERSION when it exists.")
-def release_command(root, version, dist, issued, force):
-    """Write dist/VERSION/: every dump (gzip), SHA256SUMS, the DCAT-AP description, VoID, the
-    CPOV and ELI profiles, and a data changelog against the previous release in dist/.
+@click.option("--packages", "prebuilt", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Take the wheel and sdist of VERSION from this folder (say, dist/ after make dist) "
+                   "instead of building them.")
+@click.option("--no-package", is_flag=True,
+              help="Release the dumps and profiles only, for a content folder that is not a checkout.")
+def release_command(root, version, dist, issued, force, prebuilt, no_package):
+    """Write dist/VERSION/: every dump (gzip), the package (wheel and sdist, built from this
+    checkout), SHA256SUMS, the DCAT-AP description, VoID, the CPOV and ELI profiles, and a data
+    changelog against the previous release in dist/.
 
-    Exit 0: released; 1: the content does not pass the shapes; 2: bad version, existing release,
-    unreadable file.
+    VERSION must be the version of the package (server/gros/__init__.py) and of CITATION.cff;
+    the DCAT-AP description gets it too.
+
+    Exit 0: released; 1: the content does not pass the shapes; 2: bad or disagreeing version,
+    existing release, unreadable file, package not built.
     """
-    from gros.publish.release import ReleaseError, make_release
+    from gros.publish.release import Packages, ReleaseError, is_checkout, make_release
 
     settings = command_settings(root)
     dist = dist or settings.root / "dist"
+    if no_package and prebuilt:
+        _fail("--no-package releases no package; it does not combine with --packages")
+    if no_package:
+        packages = None
+    elif is_checkout(settings.root):
+        packages = Packages(checkout=settings.root, prebuilt=prebuilt)
+    elif prebuilt:
+        packages = Packages(prebuilt=prebuilt)
+    else:
+        _fail(f"{settings.root} is not a checkout of gros-kg, so the package cannot be built from it: run "
+              f"gros release in a checkout (or --root CHECKOUT), give --packages DIR with the wheel and sdist, "
+              f"or release the dumps only with --no-package")
     try:
-        made = make_release(settings, version, dist, issued.date() if issued else None, force)
+        made = make_release(settings, version, dist, issued.date() if issued else None, force, packages)
     except ReleaseError as err:
         if err.report is not None:
             click.echo(validation.render_text(err.report), err=True)
@@ -160,7 +181,8 @@ def links_command(root, fmt):
 @click.option("--graph", "graph", required=True, metavar="IRI",
               help="The named graph to put the files in (its earlier content is replaced).")
 @click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder of the on-disk store (default: var/store in the checkout, or GROS_STORE).")
+              help="Folder of the on-disk store (default: GROS_STORE, else var/store in the content folder; for the "
+                   "packaged content, store/ in your user data folder).")
 @click.option("--bulk/--no-bulk", default=None,
               help="The path for large files (millions of triples), taken by itself from 4 MB of files on: "
                    "bulk parsing into a staging copy of the store, the term and link checks as SPARQL, the "

@@ -9,7 +9,14 @@ A release holds:
   CHANGES.md, changes.json
                       the data changelog against the previous release in dist/: triples added and
                       removed per graph, resources (subjects) added and removed
+  gros_kg-VERSION-py3-none-any.whl, gros_kg-VERSION.tar.gz
+                      the package (wheel and sdist) with this content inside: `pip install` of
+                      either gives the `gros` command and library with no checkout (setup.py)
   SHA256SUMS          checksums of all of the above, in the format `sha256sum -c` reads
+
+One version everywhere: VERSION must be the package's version (gros.__version__, which the
+wheel's metadata carries) and CITATION.cff's; the DCAT-AP description gets it as dcat:version.
+A release refuses to start when they disagree.
 
 Only valid content is released (the same validation as `gros validate`). The same content and
 date give byte-identical files: dumps are sorted with stable blank-node labels, and gzip is
@@ -24,7 +31,12 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
 import uuid
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +101,14 @@ class Release:
     folder: Path
     files: list[str]
     changes: Changelog
+
+
+@dataclass
+class Packages:
+    """Where a release's wheel and sdist come from: built from the checkout `checkout` (whose
+    versions are checked first), or taken from `prebuilt`, a folder that `make dist` filled."""
+    checkout: Path | None = None
+    prebuilt: Path | None = None
 
 
 # --- versions ---------------------------------------------------------------------------------
@@ -178,6 +198,94 @@ def render_changes(version: str, log: Changelog) -> str:
     return "\n".join(lines)
 
 
+# --- the package ------------------------------------------------------------------------------
+
+_INIT_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+
+
+def is_checkout(root: Path) -> bool:
+    """Whether `root` is a checkout of gros-kg (the package can be built from it)."""
+    return (root / "pyproject.toml").is_file() and (root / "server" / "gros" / "__init__.py").is_file()
+
+
+def source_versions(checkout: Path) -> dict[str, str | None]:
+    """The versions a checkout states: the package's and CITATION.cff's (None where absent)."""
+    import yaml
+
+    init = checkout / "server" / "gros" / "__init__.py"
+    found = _INIT_VERSION.search(init.read_text(encoding="utf-8"))
+    citation = checkout / "CITATION.cff"
+    cff = yaml.safe_load(citation.read_text(encoding="utf-8")) if citation.is_file() else {}
+    return {"the package (server/gros/__init__.py, __version__)": found.group(1) if found else None,
+            "CITATION.cff (version:)": str(cff["version"]) if cff and cff.get("version") is not None else None}
+
+
+def check_versions(version: str, checkout: Path) -> None:
+    """Raise ReleaseError unless the package and CITATION.cff both state `version`."""
+    stated = source_versions(checkout)
+    wrong = {where: found for where, found in stated.items() if found != version}
+    if wrong:
+        listed = "; ".join(f"{where}: {found or 'none'}" for where, found in stated.items())
+        raise ReleaseError(f"the versions disagree: you asked for {version}, but {listed}. The package, "
+                           f"CITATION.cff and the release (dcat:version) carry one version: set it in both files "
+                           f"and release again")
+
+
+def package_version(path: Path) -> str:
+    """The version in a wheel's or sdist's metadata (what pip would install)."""
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as wheel:
+            name = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+            text = wheel.read(name).decode("utf-8")
+    else:
+        with tarfile.open(path) as sdist:
+            member = next(m for m in sdist.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO"))
+            text = sdist.extractfile(member).read().decode("utf-8")
+    found = re.search(r"^Version:\s*(\S+)", text, re.MULTILINE)
+    return found.group(1) if found else ""
+
+
+def find_packages(folder: Path, version: str) -> list[Path]:
+    """The wheel and the sdist of `version` in `folder`; raises ReleaseError when one is missing
+    or its metadata says another version."""
+    wheels = sorted(folder.glob(f"gros_kg-{version}-*.whl"))
+    sdists = sorted(folder.glob(f"gros_kg-{version}.tar.gz"))
+    if len(wheels) != 1 or len(sdists) != 1:
+        raise ReleaseError(f"{folder} should hold one wheel (gros_kg-{version}-*.whl) and one sdist "
+                           f"(gros_kg-{version}.tar.gz); it holds {len(wheels)} and {len(sdists)}. Build them "
+                           f"with make dist (Python packaging spells versions its own way: 1.0.0rc1, not 1.0.0-rc1)")
+    for path in (*wheels, *sdists):
+        stated = package_version(path)
+        if stated != version:
+            raise ReleaseError(f"{path.name} says it is version {stated!r}, not {version}")
+    return [*wheels, *sdists]
+
+
+def build_packages(checkout: Path, outdir: Path) -> list[Path]:
+    """Build the wheel and the sdist of `checkout` into `outdir` (`python -m build`, as make dist
+    does: the sdist first, then the wheel from the sdist, which proves the sdist complete)."""
+    try:
+        import build  # noqa: F401  (only to say what is missing)
+    except ImportError:
+        raise ReleaseError("building the package needs the `build` tool: pip install build "
+                           "(or make dist, then gros release VERSION --packages dist)") from None
+    done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(outdir), str(checkout)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise ReleaseError(f"the package did not build from {checkout}:\n{tail}")
+    return sorted(p for p in outdir.iterdir() if p.suffix in (".whl", ".gz"))
+
+
+def _package_files(packages: Packages, version: str, scratch: Path) -> dict[str, bytes]:
+    if packages.prebuilt is not None:
+        found = find_packages(packages.prebuilt, version)
+    else:
+        build_packages(packages.checkout, scratch)
+        found = find_packages(scratch, version)
+    return {path.name: path.read_bytes() for path in found}
+
+
 # --- writing a release ------------------------------------------------------------------------
 
 def _read_baseline(folder: Path) -> list[ox.Quad]:
@@ -190,8 +298,12 @@ def _gzip(data: bytes) -> bytes:
 
 
 def make_release(settings: Settings, version: str, dist: Path, issued: dt.date | None = None,
-                 force: bool = False) -> Release:
-    """Validate the content and write `dist/VERSION/`; raises ReleaseError."""
+                 force: bool = False, packages: Packages | None = None) -> Release:
+    """Validate the content and write `dist/VERSION/`; raises ReleaseError.
+
+    With `packages`, the release carries the wheel and sdist too (the versions are checked before
+    anything else is done); without, only the dumps and profiles.
+    """
     if not VERSION_PATTERN.match(version):
         raise ReleaseError(f"{version!r} is not a version: use letters, digits, '.', '-', '_' or '+' "
                            f"(for example 1.0.0), starting with a letter or digit")
@@ -199,6 +311,10 @@ def make_release(settings: Settings, version: str, dist: Path, issued: dt.date |
     if target.exists() and not force:
         raise ReleaseError(f"{target} already exists; a release is never overwritten silently "
                            f"(pass --force to replace it)")
+    if packages is not None and packages.checkout is not None:
+        check_versions(version, packages.checkout)
+    if packages is not None and packages.prebuilt is not None:
+        find_packages(packages.prebuilt, version)  # refuse now rather than after the dumps
     files = export.content_files(settings)
     report = validation.validate_content(settings, files)
     if not report.conforms:
@@ -223,6 +339,9 @@ def make_release(settings: Settings, version: str, dist: Path, issued: dt.date |
     log = changelog(_read_baseline(previous) if previous else None, quads, previous.name if previous else None)
     outputs["CHANGES.md"] = render_changes(version, log).encode("utf-8")
     outputs["changes.json"] = (json.dumps(log.as_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if packages is not None:
+        with tempfile.TemporaryDirectory(prefix="gros-package-") as scratch:
+            outputs.update(_package_files(packages, version, Path(scratch)))
     sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(outputs.items()))
     outputs["SHA256SUMS"] = sums.encode("ascii")
 

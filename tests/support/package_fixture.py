@@ -1,0 +1,72 @@
+"""The package as a researcher gets it: built once per test session from this checkout, and
+installed into a fresh virtual environment in an empty folder, with no checkout in sight.
+
+Registered in conftest.py (`pytest_plugins`). Fixtures (session; built only when a test asks):
+
+- `built_package`: a folder with the wheel and the sdist, built as `make dist` builds them
+  (`python -m build`: the sdist first, then the wheel from the sdist, in an isolated environment);
+- `installed`: an `Installed` - a fresh venv with `gros-kg[research]` installed from that wheel
+  (dependencies from the package index, as for any user), an empty working folder, and an
+  environment without GROS_* variables whose HOME is a temporary folder (the store of the packaged
+  content goes to the user's data folder).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gros.publish.release import build_packages
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Installed:
+    venv: Path
+    work: Path  # the empty folder the commands run in
+    home: Path
+    wheel: Path
+    env: dict[str, str]
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    @property
+    def gros(self) -> Path:
+        return self.venv / "bin" / "gros"
+
+    def run(self, *args: str, cwd: Path | None = None, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(a) for a in args], cwd=cwd or self.work, env={**self.env, **env},
+                              capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def built_package(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    build_packages(ROOT, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def installed(built_package, tmp_path_factory) -> Installed:
+    base = tmp_path_factory.mktemp("researcher")
+    venv, work, home = base / "venv", base / "work", base / "home"
+    work.mkdir()
+    home.mkdir()
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GROS_") and k not in ("VIRTUAL_ENV", "PYTHONPATH", "XDG_DATA_HOME")}
+    env.update(HOME=str(home), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+    wheel = next(built_package.glob("gros_kg-*.whl"))
+    # pip keeps the real HOME, so that its download cache serves the dependencies again
+    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"{wheel}[research]"],
+                          cwd=work, env={**env, "HOME": os.environ.get("HOME", str(home))},
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return Installed(venv=venv, work=work, home=home, wheel=wheel, env=env)
