@@ -84,7 +84,7 @@ bench-pages: $(STAMP) $(ASSETS)  ## measure page render times on the shipped dat
 bench-reconcile: $(STAMP)  ## measure reconciliation accuracy and the time of a batch of 100 queries
 	$(BIN)/python bench/reconcile.py
 
-# The 10-million-triple benchmark (issue 7; bench/scale.py): `gros load` (bulk path), start-up, named
+# The 10-million-triple benchmark (bench/scale.py): `gros load` (bulk path), start-up, named
 # queries, pages, the SHACL gate and memory at 1M and 10M generated triples, against `oxigraph load`
 # and `oxigraph serve` on the same data; results in bench/RESULTS.md (section "scale") and
 # bench/scale-results.json. About an hour; `make bench-scale SCALE=1M` is the quick run.

@@ -1,4 +1,4 @@
-"""How RocksDB's MANIFEST grows with the service's write pattern (found by the soak, issue #6).
+"""How RocksDB's MANIFEST grows with the service's write pattern (found by the soak).
 
     .venv/bin/python bench/manifest_growth.py [WRITES] [--reopen-every N]
 

@@ -1,4 +1,4 @@
-"""Server-side render time of the linked-data pages on the shipped data (issue #4: p50 < 30 ms).
+"""Server-side render time of the linked-data pages on the shipped data (p50 < 30 ms).
 
     .venv/bin/python bench/pages.py [--rounds 20] [--no-write]
 
@@ -108,7 +108,7 @@ def main() -> None:
         f"{platform.machine()}, the shipped ontology/ and data/ ({triples:,} triples). Each request goes "
         f"through the whole app in-process (Starlette TestClient, no network), so the time is the server's.",
         "",
-        f"**Target (issue #4): page render p50 < 30 ms. Measured p50 over all {len(every):,} requests: "
+        f"**Target: page render p50 < 30 ms. Measured p50 over all {len(every):,} requests: "
         f"{overall:.1f} ms: {'met' if overall < 30 else 'not met'}.**",
         "",
         "| page | URLs | requests | p50 ms | p95 ms | max ms |",

@@ -1,4 +1,4 @@
-"""Benchmark `gros serve` against `oxigraph serve` and `rdflib-endpoint` (issue #3).
+"""Benchmark `gros serve` against `oxigraph serve` and `rdflib-endpoint`.
 
 Run with the peers' virtual environment (see bench/README.md, or `make bench`):
 
@@ -48,7 +48,7 @@ PREFIX org: <http://www.w3.org/ns/org#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 """
 
-#: The four queries of issue #3. {subject} and {region} are chosen per dataset (see choose_parameters).
+#: The four benchmark queries. {subject} and {region} are chosen per dataset (see choose_parameters).
 QUERIES = {
     "point": ("point lookup: every triple of one body",
               "SELECT ?p ?o WHERE {{ <{subject}> ?p ?o }}"),

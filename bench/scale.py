@@ -1,4 +1,4 @@
-"""The 10-million-triple benchmark (issue 7, `make bench-scale`): gros on the embedded store at
+"""The 10-million-triple benchmark (`make bench-scale`): gros on the embedded store at
 1M and 10M generated triples, against Oxigraph's own `oxigraph load` / `oxigraph serve` on the
 same data in the same run.
 

@@ -1,4 +1,4 @@
-"""Soak run of `gros serve` (issue #6): hours of traffic squeezed into minutes, to see whether
+"""Soak run of `gros serve`: hours of traffic squeezed into minutes, to see whether
 the service keeps answering, makes no errors and keeps its memory.
 
     make soak                      # 10 minutes (and two shorter runs, see below)
@@ -550,7 +550,7 @@ def report(mixed: dict, limited: dict, growing: dict | None, args) -> str:
     mixed_seconds = mixed["seconds"]
     short = mixed_seconds < 600
     lines = [
-        "## Soak (issue #6)", "",
+        "## Soak", "",
         f"Measured {when} by `bench/soak.py` (`make soak{f' SOAK_SECONDS={mixed_seconds:.0f}' if short else ''}`); "
         f"raw samples in `bench/soak-results.json`. {os.cpu_count()} cores; the load clients run on the same "
         f"machine as the server. Shipped data (ontology/ + data/), `gros serve` with its defaults "

@@ -1,4 +1,4 @@
-"""Read scaling with `gros serve --workers N` on the embedded store (issue 7): `make bench-workers`.
+"""Read scaling with `gros serve --workers N` on the embedded store: `make bench-workers`.
 
 One store, filled once (the shipped content plus the generated 1M-triple graph, loaded as
 run.py loads it); then `gros serve --workers N` on it for each N in turn, and on each the same
@@ -207,7 +207,7 @@ def write_report(results: dict, counts: list[int]) -> None:
         # The best round: what the machine allows when the others' noise is least.
         return max((r[workers][name] for r in results["rounds"]), key=lambda cell: cell["rps"])
 
-    lines = [START, "## Read scaling (issue 7): `gros serve --workers N`", "",
+    lines = [START, "## Read scaling: `gros serve --workers N`", "",
              f"Measured {results['when']} by `bench/workers.py` (`make bench-workers`); raw data in "
              f"`bench/workers-results.json`. Machine: {results['machine'].get('cores', '?')} cores, "
              f"{results['machine'].get('python', '')}. Data: {results['how']}. {results['clients']} "

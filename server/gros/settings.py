@@ -182,7 +182,7 @@ class Settings:
         """Whether the service runs on a remote SPARQL store rather than the embedded one."""
         return self.remote_query is not None
 
-    # Content folders (DESIGN.md layout).
+    # Content folders (docs/architecture.md).
     @property
     def ontology_dir(self) -> Path:
         return self.root / "ontology"

@@ -15,7 +15,7 @@ How the suite maps onto this service:
   They become `{server.graphs}/{run}/person/1.ttl`, where `{run}` is new for every test, so
   that each test starts on graphs that do not exist yet (the first PUT of put_get_repeat must
   answer 201 Created) whatever ran before. The data inside the bodies is sent as it is.
-- Writes need `Authorization: Bearer <token>` here (DESIGN.md); the runner adds it to PUT,
+- Writes need `Authorization: Bearer <token>` here (docs/contracts.md); the runner adds it to PUT,
   POST and DELETE. The SHACL gate sees the suite's FOAF/vCard data, which uses none of our
   classes, and lets it through.
 - The store keeps no blank nodes: it replaces them by skolem IRIs (`…/.well-known/genid/…`,
@@ -137,7 +137,7 @@ def store_left_as_found(client):
 # --- implementations, one per manifest entry --------------------------------------------------------
 
 DIRECT = ("the Graph Store at /rdf-graphs identifies graphs indirectly only (?graph=IRI, ?default; "
-          "DESIGN.md HTTP contract): this entry requires mf:DirectGraphIdentification, where the graph "
+          "docs/contracts.md HTTP contract): this entry requires mf:DirectGraphIdentification, where the graph "
           "IRI is the request URL itself (/gsp/person/1.ttl)")
 
 

@@ -9,7 +9,7 @@ with the media types its mf:name lists) and the boolean.
 How the suite maps onto this service (each implementation's docstring says which apply):
 
 - `/sparql/` in the manifest is our `/sparql`.
-- Updates need `Authorization: Bearer <token>` here (DESIGN.md); the runner adds the token to
+- Updates need `Authorization: Bearer <token>` here (docs/contracts.md); the runner adds the token to
   every update request, the refused ones included, so that a 4xx is about what the test sends
   and not about the token.
 - Our default graph is the union of all graphs (sd:UnionDefaultGraph). Where a test's answer
@@ -20,7 +20,7 @@ How the suite maps onto this service (each implementation's docstring says which
   the dataset parameters and FROM clauses only (the same IRIs as *subjects* in the data and
   the queries stay as they are). The fresh graphs are deleted afterwards.
 - Graphs loaded from the content files and the bookkeeping graph cannot be changed at run
-  time (DESIGN.md: "runtime updates live in the store's other graphs"), so `CLEAR ALL` and
+  time (docs/contracts.md: "runtime updates live in the store's other graphs"), so `CLEAR ALL` and
   `DROP ALL` are refused with 403. The update_dataset_* tests use them only to start from an
   empty store; the runner drops the graphs the update names instead. update_post_form and
   update_post_direct send nothing but `CLEAR ALL`; they are kept verbatim and marked as a

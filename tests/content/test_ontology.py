@@ -1,4 +1,4 @@
-"""Ontology hygiene and the IRI policy (DESIGN.md "Identifiers", "Labels, languages, provenance")."""
+"""Ontology hygiene and the IRI policy (docs/contracts.md "Identifiers", "Labels, languages, provenance")."""
 import re
 from pathlib import Path
 

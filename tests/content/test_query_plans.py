@@ -1,5 +1,5 @@
 """The selective named queries (an IRI parameter pins them to one resource) start from that resource
-(issue 7: constant time as the data grows), checked on Oxigraph's own query plan, without timing.
+(constant time as the data grows), checked on Oxigraph's own query plan, without timing.
 
 pyoxigraph plans a query before it binds the parameters (substitutions), so the plan of a named query's
 text with its parameters unbound is the plan the embedded store runs. `oxigraph query --explain-file`
@@ -108,7 +108,7 @@ def test_a_selective_query_starts_from_its_parameter(empty_store, tmp_path, name
 
 
 def test_the_check_sees_a_scan():
-    """The old members-on-date (before issue 7) ran a NOT EXISTS; a pattern like its
+    """The old members-on-date (earlier) ran a NOT EXISTS; a pattern like its
     `?later gros:memberFrom ?laterFrom`, evaluated on its own, is what the check must catch."""
     hash_join = {"name": "Join(HashBuildLeftProbeRight, keys = )", "children": [
         {"name": "QuadPattern(?membership <http://www.w3.org/ns/org#organization> ?body)"},

@@ -1,4 +1,4 @@
-"""Readers and writers at the same time against the real server (issue #6).
+"""Readers and writers at the same time against the real server.
 
 Writers add pairs of triples (a `left` and a `right` with the same value, in one INSERT DATA)
 and move per-writer counters on (DELETE/INSERT ... WHERE, a read-modify-write). Meanwhile

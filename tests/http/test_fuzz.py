@@ -1,4 +1,4 @@
-"""Fuzzing the HTTP API of a real `gros serve` (issue #6): any 5xx is a bug.
+"""Fuzzing the HTTP API of a real `gros serve`: any 5xx is a bug.
 
 - schemathesis generates requests from the app's own OpenAPI description (/openapi.json; the
   raw-request routes are described in gros/api_description.py), with and without the token;

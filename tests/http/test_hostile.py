@@ -1,4 +1,4 @@
-"""Hostile and malformed input against a real `gros serve` (issue #6): every request here gets a
+"""Hostile and malformed input against a real `gros serve`: every request here gets a
 4xx with a message, and the service goes on answering.
 
 Requests that HTTP clients refuse to build (a 300 KB URL, traversal paths with '..') go out

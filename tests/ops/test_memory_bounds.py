@@ -1,4 +1,4 @@
-"""What the service keeps must not grow with the traffic it has seen (issue #6, soak).
+"""What the service keeps must not grow with the traffic it has seen (soak).
 
 The soak (bench/soak.py) measures memory over minutes; these tests pin down, in seconds, the
 things whose growth would show up there: per-revision snapshots and page views after writes,

@@ -1,4 +1,4 @@
-"""The SHACL gate validates what a change can affect, and no more (issue 7).
+"""The SHACL gate validates what a change can affect, and no more.
 
 The gate (changes.compute_update, as a query worker runs it) works on a real in-memory Oxigraph
 store holding the ontology, tests/fixtures/valid/minimal.ttl and a small file made by

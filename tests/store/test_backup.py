@@ -1,4 +1,4 @@
-"""`gros backup` and `gros restore` (issue #6), run as commands: a backup of a running server
+"""`gros backup` and `gros restore`, run as commands: a backup of a running server
 (--url) and of a stopped store (--store), gzip or not, with a checksum; a restore into a new
 store holds the same quads, and a server started on it serves the same graphs at the same
 revision. A restore refuses a store that is not empty, a file that does not match its

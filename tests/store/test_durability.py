@@ -1,4 +1,4 @@
-"""Crash safety of a real `gros serve` (issue #6): writers in flight, `kill -9`, a restart on the
+"""Crash safety of a real `gros serve`: writers in flight, `kill -9`, a restart on the
 same store, and a count of what survived.
 
 Each write adds one small resource of three triples and, in the same transaction, moves the

@@ -1,4 +1,4 @@
-"""The whole service on a remote SPARQL 1.1 store (issue 7): `gros serve --remote-query URL
+"""The whole service on a remote SPARQL 1.1 store: `gros serve --remote-query URL
 --remote-update URL --remote-graph-store URL` against a real `oxigraph serve` started here on
 loopback (and against Virtuoso with `make test-virtuoso`, GROS_TEST_VIRTUOSO=1).
 

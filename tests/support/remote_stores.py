@@ -1,4 +1,4 @@
-"""Real SPARQL 1.1 stores on loopback, for the remote-store tests and benchmarks (issue 7).
+"""Real SPARQL 1.1 stores on loopback, for the remote-store tests and benchmarks.
 
 Plain functions, no pytest fixtures, so bench scripts can use them too:
 

@@ -291,7 +291,7 @@ def wait_for_workers(url: str, workers: int = WORKERS, timeout: float = 30.0) ->
 
 
 def problem(response: httpx.Response) -> dict:
-    """The JSON error body, checked for the shape DESIGN.md fixes."""
+    """The JSON error body, checked for the shape docs/contracts.md fixes."""
     assert response.headers["content-type"].startswith("application/json"), response.headers
     body = json.loads(response.text)
     assert set(body) == {"error", "status", "details"}, body

@@ -1,4 +1,4 @@
-"""Pages whose work is bounded by settings, not by the size of the data (issue 7).
+"""Pages whose work is bounded by settings, not by the size of the data.
 
 A server with tiny limits (two bodies on the map and two events on the timeline per page, lists
 of more than three sorted in storage order, searches ranking at most two texts) must still show

@@ -1,7 +1,7 @@
 """The commands that publish the graph and bring other data to it: `gros export`, `gros release`,
 `gros links` and `gros load`. cli.py registers them on the `gros` group.
 
-Exit codes (DESIGN.md): 0 ok, 1 the data or result is invalid, 2 usage or input error.
+Exit codes (docs/contracts.md): 0 ok, 1 the data or result is invalid, 2 usage or input error.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The running service: store, query workers and the single writer.
 
-Start-up follows DESIGN.md's data flow: parse the files, validate the whole graph (nothing
+Start-up follows the data flow of docs/architecture.md: parse the files, validate the whole graph (nothing
 invalid is ever served), load changed files into their graphs, start the query workers.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The embedded Oxigraph store: open it, load the content files into their named graphs,
 apply changes atomically, and keep a revision number for caching.
 
-Only this module writes to the store (DESIGN.md, habits).
+Only this module writes to the store (docs/contributing.md).
 
 Three choices worth knowing:
 - Every write is one SPARQL update request, which Oxigraph runs as one transaction: a change

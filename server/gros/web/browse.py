@@ -4,7 +4,7 @@ revision, answers 304 when the client has the page already, and builds the page 
 
 Every list here comes a page at a time (?offset=N), and each page says how many there are in
 all: what a page reads and keeps is bounded by the page sizes and settings.page_*, not by the
-size of the data (issue 7).
+size of the data.
 """
 from __future__ import annotations
 

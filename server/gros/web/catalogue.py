@@ -4,7 +4,7 @@ instance lists of the class pages.
 A class's instances include those of its subclasses (rdfs:subClassOf in the ontology): the
 data types a body as gros:Euregio, and it belongs under "cooperation bodies" all the same.
 The counts are aggregate queries, computed once per store revision; the instance lists are
-read a page at a time (issue 7: memory bounded by the settings, not by the data).
+read a page at a time (memory bounded by the settings, not by the data).
 """
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ SORTED_LISTS = 8
 def members(view, iri: str, lang: str, offset: int, size: int) -> Members:
     """Instances `offset` to `offset + size` of the class `iri`, by name in `lang` when the class
     has at most settings.page_sort_max of them, else in the store's order: sorting more would
-    take all their names into memory on every revision (issue 7)."""
+    take all their names into memory on every revision."""
     total = count(view, iri)
     node = ox.NamedNode(iri)
     if total > view.settings.page_sort_max:

@@ -12,7 +12,7 @@ A view also caches what is worth computing once per revision (counts, the class 
 names, pages of the map, timeline and search results): a revision never changes, so nothing
 has to be invalidated; the next revision simply gets a new view. Every cache is bounded (an
 LRU with a fixed number of entries, each entry itself bounded by a page size or a cap in
-settings), so what a view holds does not grow with the data (issue 7): nothing here keeps a
+settings), so what a view holds does not grow with the data: nothing here keeps a
 list of all resources, all labels or all events.
 
 Page queries are bounded look-ups written for this purpose (files in page_queries/), not

@@ -7,7 +7,7 @@ occurs in one of its texts. Names rank above descriptions, and a whole-name or n
 match above a match inside a name.
 
 Each search reads the store (page_queries/search-texts.rq); nothing is indexed in memory, so
-memory does not grow with the data (issue 7: an in-memory index of a 10-million-triple store
+memory does not grow with the data (an in-memory index of a 10-million-triple store
 took 3 GB and minutes to build). Oxigraph has no text index, so the query scans the names
 with one REGEX per word; the patterns are made here so that they accept every spelling that
 normalises to the word (u matches ü, ú and u + a combining mark; ss matches ß; ue matches ü).

@@ -4,7 +4,7 @@
 Dates keep their precision: an event known only to the year sorts at the start of that year
 and is shown as the year alone.
 
-The store sorts the events and hands over one page of settings.page_items (issue 7: the
+The store sorts the events and hands over one page of settings.page_items (the
 timeline of a large graph has tens of thousands of events; a page never holds more than a
 page of them). The totals per kind are one aggregate query per revision.
 """
