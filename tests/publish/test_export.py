@@ -91,7 +91,7 @@ def test_every_dump_round_trips_to_the_same_graph(quads, fmt):
 
 def test_jsonld_dump_carries_the_published_context(quads):
     document = json.loads(export.serialize(quads, formats.JSONLD))
-    published = json.loads((ROOT / "server" / "gros" / "static" / "context.jsonld").read_text())
+    published = json.loads((ROOT / "server" / "gros" / "web" / "static" / "context.jsonld").read_text())
     assert document["@context"] == published["@context"]
     limburg = next(n for n in document["@graph"] if n.get("@id") == ID + "region/limburg-nl")
     assert limburg["label"] == {"nl": "Limburg (Nederland)", "en": "Limburg (Netherlands)"}
