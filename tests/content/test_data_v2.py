@@ -29,7 +29,8 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX schema: <https://schema.org/>
 PREFIX eli: <http://data.europa.eu/eli/ontology#>
 """
-NEW_FILES = ["bodies-v2", "programmes", "governance", "agreements-v2"]
+#: The files that hold the resources added for the wider field (with the older ones in the same files).
+NEW_FILES = ["bodies", "programmes", "governance", "agreements"]
 
 
 def iri(path: str) -> str:
@@ -125,7 +126,7 @@ def test_every_grensinfopunt_is_part_of_the_network(store):
 
 
 def test_new_resources_have_nl_and_en_labels_and_a_source(store):
-    for stem in NEW_FILES + ["sources-v2"]:
+    for stem in NEW_FILES + ["sources"]:
         rows = select(store, f"""
             SELECT DISTINCT ?s WHERE {{
                 GRAPH <{GRAPH}{stem}> {{ ?s a ?type }}
