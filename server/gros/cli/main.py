@@ -271,7 +271,7 @@ def backup(url, store_path, output, compress):
     if bool(url) == bool(store_path):
         _input_error("give either --url URL or --store PATH")
     try:
-        summary = (backups.backup_url(url, output, compress) if url
+        summary = (backups.backup_url(url, output, compress, base_iri=_settings(None).base_iri) if url
                    else backups.backup_store(store_path, output, compress))
     except backups.BackupError as err:
         _input_error(str(err))
