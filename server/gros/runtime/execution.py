@@ -49,7 +49,7 @@ def requested_format(choices, offered, kind: str) -> str | None:
         fmt = formats.negotiate(None, offered, token)
         picked.setdefault(fmt, (token, []))[1].append(f"{name}={value}")
     if len(picked) > 1:
-        sides = "; ".join(f"{' and '.join(given)} ask for {fmt.label or fmt.name}" for fmt, (_, given) in picked.items())
+        sides = "; ".join(f"{' and '.join(given)} means {fmt.label or fmt.name}" for fmt, (_, given) in picked.items())
         raise FormatConflict(f"the format parameters contradict each other: {sides}; send one format")
     return next(iter(picked.values()))[0] if picked else None
 
