@@ -235,14 +235,32 @@ def test_misspelt_graph_store_parameters_are_400(client, path):
     assert "did you mean" in problem(response)["error"]
 
 
-@pytest.mark.parametrize("query", [
-    "query=ASK%7B%7D&query=ASK%7B%7D",
-    "query=ASK%7B%7D&format=json&format=xml",
-])
-def test_repeated_parameters_are_400(client, query):
-    response = client.get("/sparql?" + query)
+def test_a_repeated_query_is_400(client):
+    response = client.get("/sparql?query=ASK%7B%7D&query=ASK%7B%7D")
     assert response.status_code == 400
     assert "times" in problem(response)["error"]
+
+
+@pytest.mark.parametrize("query", [
+    "format=json&format=xml",
+    "format=tsv&output=json",
+    "format=csv&results=application/sparql-results%2Bxml",
+])
+def test_format_parameters_that_contradict_each_other_are_400_naming_them(client, query):
+    response = client.get("/sparql?query=SELECT%20%2A%20%7B%7D&" + query)
+    assert response.status_code == 400
+    message = problem(response)["error"]
+    assert "contradict" in message and all(part.split("=")[0] + "=" in message for part in query.split("&")), message
+
+
+@pytest.mark.parametrize("query, media", [
+    ("format=tsv&format=text/tab-separated-values&output=tsv&results=tsv", "text/tab-separated-values"),
+    ("format=json&output=application/sparql-results%2Bjson&results=json", "application/sparql-results+json"),
+])
+def test_format_parameters_that_agree_are_one_choice_and_win_over_accept(client, query, media):
+    response = client.get("/sparql?query=SELECT%20%2A%20%7B%7D&" + query, headers={"Accept": "text/csv"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == media
 
 
 def test_a_repeated_graph_parameter_is_400(client):
