@@ -27,7 +27,7 @@ CHUNK = 64 * 1024
 GRAPH_SYNONYMS = {"xml": "rdfxml", "json": "jsonld"}
 #: Names clients use for formats that formats.py names otherwise. N3 is answered with Turtle,
 #: which is N3 (every Turtle document is an N3 document).
-FORMAT_SYNONYMS = {"json-ld": "jsonld", "n3": "turtle", "text/n3": "turtle", "text/rdf+n3": "turtle",
+FORMAT_SYNONYMS = {"json-ld": "jsonld", "application/x-json+ld": "jsonld", "n3": "turtle", "text/n3": "turtle", "text/rdf+n3": "turtle",
                    "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-triples": "ntriples", "nt": "ntriples"}
 
 
@@ -43,11 +43,21 @@ def requested_format(choices, offered, kind: str) -> str | None:
         choices = [("format", choices)]
     picked: dict = {}
     for name, value in choices or []:
-        token = FORMAT_SYNONYMS.get(value.lower(), value)
-        if kind == "graph":
-            token = GRAPH_SYNONYMS.get(token.lower(), token)
-        fmt = formats.negotiate(None, offered, token)
-        picked.setdefault(fmt, (token, []))[1].append(f"{name}={value}")
+        # A value may list alternatives (SPARQLWrapper: "application/ld+json,application/x-json+ld"):
+        # the first one offered here counts; when none is, the first one's error is the answer.
+        found, first_error = None, None
+        for alternative in [part.strip() for part in value.split(",") if part.strip()]:
+            token = FORMAT_SYNONYMS.get(alternative.lower(), alternative)
+            if kind == "graph":
+                token = GRAPH_SYNONYMS.get(token.lower(), token)
+            try:
+                found = (formats.negotiate(None, offered, token), token)
+                break
+            except formats.FormatError as err:
+                first_error = first_error or err
+        if found is None:
+            raise first_error
+        picked.setdefault(found[0], (found[1], []))[1].append(f"{name}={value}")
     if len(picked) > 1:
         sides = "; ".join(f"{' and '.join(given)} means {fmt.label or fmt.name}" for fmt, (_, given) in picked.items())
         raise FormatConflict(f"the format parameters contradict each other: {sides}; send one format")
