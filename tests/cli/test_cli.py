@@ -1,6 +1,5 @@
 """The `gros` command: help, exit codes, messages people can act on."""
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path

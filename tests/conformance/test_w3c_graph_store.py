@@ -1,46 +1,31 @@
-"""The W3C SPARQL 1.1 Graph Store HTTP Protocol test suite (tests/w3c/graph-store-protocol/manifest.ttl)
-against `gros serve`.
+"""The W3C SPARQL 1.1 Graph Store HTTP Protocol test suite (tests/w3c/graph-store-protocol/manifest.ttl),
+unmodified, against `gros serve` on a content root without content files (`empty_server`).
 
-One test per manifest entry; an entry without an implementation in IMPLEMENTATIONS fails. Each
-implementation replays the entry's requests (PUT, GET, HEAD, POST, DELETE) in order and checks
-each response as the manifest says: the status (201, 204, 404 …), the Content-Type, and for a
-GET the returned graph, which must be isomorphic to the one in the manifest.
+One test per manifest entry, in manifest order, on one server, each starting on an empty store
+(the runner sends `DROP ALL` first, as suite runners reset the store between entries); an entry
+without an implementation in IMPLEMENTATIONS fails.
+Each implementation replays the entry's requests (PUT, GET, HEAD, POST, DELETE) as written and
+checks each response as the manifest says: the status (201, 204, 404 …), the Content-Type, and
+for a GET the returned graph, which must be isomorphic to the one in the manifest (blank nodes
+compared as blank nodes: the service gives back blank nodes where it was sent them).
 
-How the suite maps onto this service:
-
-- `/gsp` is our Graph Store, `/rdf-graphs`. We identify graphs indirectly only (`?graph=IRI`,
-  `?default`), so the entries that require mf:DirectGraphIdentification (the graph IRI is the
-  request URL itself, `/gsp/person/1.ttl`) are skipped with that reason.
-- The suite's graph IRIs are relative to the Graph Store, `http://www.example/gsp/person/1.ttl`.
-  They become `{server.graphs}/{run}/person/1.ttl`, where `{run}` is new for every test, so
-  that each test starts on graphs that do not exist yet (the first PUT of put_get_repeat must
-  answer 201 Created) whatever ran before. The data inside the bodies is sent as it is.
-- Writes need `Authorization: Bearer <token>` here (docs/contracts.md); the runner adds it to PUT,
-  POST and DELETE. The SHACL gate sees the suite's FOAF/vCard data, which uses none of our
-  classes, and lets it through.
-- The store keeps no blank nodes: it replaces them by skolem IRIs (`…/.well-known/genid/…`,
-  RDF 1.1 Concepts §3.5) when they enter. So a GET answers the graph that was PUT with skolem
-  IRIs where the body had blank nodes; the comparison turns the skolem IRIs back into blank
-  nodes before testing isomorphism, which is what §3.5 says they stand for.
-- `?default` is the store's own default graph (not the union that queries see); the test that
-  PUTs it restores what it held before. Every graph a test creates is deleted afterwards, and a
-  module fixture checks that the shared store ends as it began.
-
-Known bugs and missing features are `xfail(raises=KnownDeviation, strict=True)` (see
-w3c_manifest.py): only the answer the reason describes counts as the expected failure. A control
-test after the manifest's shows a bug the suite cannot see (SPARQL DROP leaves an empty graph).
+What the runner adds, as any runner does for a deployment:
+- `/gsp` is our Graph Store, `/rdf-graphs`: `/gsp?graph=…` is `/rdf-graphs?graph=…` (indirect
+  identification, the IRIs as written), `/gsp/person/1.ttl` is `/rdf-graphs/person/1.ttl`
+  (direct identification: the graph IRI is that URL on this server).
+- Writes need `Authorization: Bearer <token>` here; the runner adds it to PUT, POST and DELETE.
 """
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 from rdflib import Graph
 
 from server_fixture import auth
-from w3c_manifest import (Entry, KnownDeviation, check_status, load, media_type, same_graph, send, split_path,
-                          store_contents)
+from w3c_manifest import (Entry, KnownDeviation, check_status, load, media_type, same_graph, send)
 
 ENTRIES = load("graph-store-protocol")
 SUITE_SIZE = 12  # mf:GraphStoreProtocolTest entries (tests/w3c/graph-store-protocol/README.md)
@@ -58,19 +43,12 @@ class Exchange:
         self.created: set[str] = set()
         self.default_before: bytes | None = None
 
-    def graph_iri(self, iri: str) -> str:
-        for name, value in self.variables.items():
-            iri = iri.replace(name, value)
-        if iri.startswith(SUITE_STORE):
-            iri = self.store + iri[len(SUITE_STORE):]
-        return iri
-
     def params(self, request) -> list[tuple[str, str]]:
+        """The request's parameters as written; only $LOCATION$ (mf:expectedLocation) is filled in."""
         params = []
-        for key, value in split_path(request.path, "/gsp"):
-            if key == "graph":
-                value = self.graph_iri(value)
-                self.created.add(value)
+        for key, value in parse_qsl(request.path.partition("?")[2], keep_blank_values=True):
+            for name, bound in self.variables.items():
+                value = value.replace(name, bound)
             params.append((key, value))
         return params
 
@@ -78,9 +56,9 @@ class Exchange:
         """Send every request of the entry in order and check each response."""
         for number, request in enumerate(self.entry.requests, 1):
             params = self.params(request)
-            if request.method == "PUT" and ("default", "") in params and self.default_before is None:
-                self.default_before = self.read_default()
-            response = send(self.http, request, "/rdf-graphs", params,
+            route = request.path.partition("?")[0]
+            assert route == "/gsp" or route.startswith("/gsp/"), request.path
+            response = send(self.http, request, "/rdf-graphs" + route[len("/gsp"):], params,
                             token=self.server.token if request.method in WRITES else None)
             what = f"{self.entry.name} request {number} ({request.method} {request.path}): "
             check_status(response, request.expected, self.known, what=what)
@@ -89,7 +67,6 @@ class Exchange:
                 location = response.headers.get("location")
                 assert location, f"{what}the manifest expects a Location header; got {dict(response.headers)}"
                 self.variables[request.expected.location] = location
-                self.created.add(location)
 
     def check_response(self, response: httpx.Response, expected, what: str) -> None:
         for name, value in expected.headers.items():
@@ -107,45 +84,21 @@ class Exchange:
                                            f"got:\n{got.serialize(format='nt')}\n"
                                            f"expected:\n{want.serialize(format='nt')}")
 
-    def read_default(self) -> bytes:
-        response = self.http.get("/rdf-graphs", params={"default": ""}, headers={"Accept": "application/n-triples"})
-        assert response.status_code == 200, response.text
-        return response.content
+    def reset(self) -> None:
+        """An empty store to start the entry on."""
+        response = self.http.post("/sparql", content=b"DROP ALL", headers={
+            "Content-Type": "application/sparql-update", **auth(self.server.token)})
+        assert response.status_code == 200, f"DROP ALL before {self.entry.name}: {response.status_code} {response.text}"
 
     def close(self) -> None:
-        for graph in sorted(self.created):
-            response = self.http.delete("/rdf-graphs", params={"graph": graph}, headers=auth(self.server.token))
-            assert response.status_code in (204, 404), f"cleaning up <{graph}>: {response.status_code} {response.text}"
-        if self.default_before is not None:
-            if self.default_before.strip():
-                response = self.http.put("/rdf-graphs", params={"default": ""}, content=self.default_before,
-                                         headers={"Content-Type": "application/n-triples", **auth(self.server.token)})
-            else:
-                response = self.http.delete("/rdf-graphs", params={"default": ""}, headers=auth(self.server.token))
-            assert response.status_code in (200, 204), (
-                f"restoring the default graph: {response.status_code} {response.text}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def store_left_as_found(client):
-    """The tests clean up after themselves: the shared store ends as it began (bookkeeping aside)."""
-    before = store_contents(client)
-    yield
-    assert store_contents(client) == before, "the W3C tests left the shared store changed"
+        pass
 
 
 # --- implementations, one per manifest entry --------------------------------------------------------
 
-DIRECT = ("the Graph Store at /rdf-graphs identifies graphs indirectly only (?graph=IRI, ?default; "
-          "docs/contracts.md HTTP contract): this entry requires mf:DirectGraphIdentification, where the graph "
-          "IRI is the request URL itself (/gsp/person/1.ttl)")
-
-
 def direct_identification(x: Exchange):
-    """Not supported here (see DIRECT); the request path /rdf-graphs/… is not a graph, it answers 404."""
-    response = x.http.get(x.store.replace(x.server.url, "") + "/person/1.ttl", headers={"Accept": "text/turtle"})
-    assert response.status_code == 404, response.text
-    pytest.skip(DIRECT)
+    """The entry's requests with the graph named by the request URL (/rdf-graphs/person/1.ttl)."""
+    x.run()
 
 
 def put_get_repeat_indirect(x: Exchange):
@@ -221,11 +174,13 @@ def test_manifest_is_the_one_described():
 
 
 @pytest.mark.parametrize("entry", list(_cases()))
-def test_w3c_graph_store(client, server, entry: Entry):
+def test_w3c_graph_store(empty_client, empty_server, entry: Entry):
+    client, server = empty_client, empty_server
     implementation = IMPLEMENTATIONS.get(entry.name)
     if implementation is None:
         pytest.fail(f"manifest entry {entry.name} ({entry.label!r}) has no implementation in IMPLEMENTATIONS")
     exchange = Exchange(client, server, entry, KNOWN.get(entry.name, (None, ""))[0])
+    exchange.reset()
     try:
         implementation(exchange)
     finally:

@@ -1,44 +1,30 @@
-"""The W3C SPARQL 1.1 Protocol test suite (tests/w3c/protocol/manifest.ttl) against `gros serve`.
+"""The W3C SPARQL 1.1 Protocol test suite (tests/w3c/protocol/manifest.ttl), unmodified, against
+`gros serve` on a content root without content files (`empty_server`).
 
-The manifest drives the tests: there is one test per manifest entry, and an entry without an
-implementation in IMPLEMENTATIONS fails. Each implementation replays the HTTP exchange the
-entry describes (its `ht:Request`s) against the session `server`, and asserts what the entry's
-`ht:Response` says: the status class, the format of the results ("boolean", "tabular", "RDF",
-with the media types its mf:name lists) and the boolean.
-
-How the suite maps onto this service (each implementation's docstring says which apply):
+The manifest drives the tests: one test per manifest entry, in manifest order, on one server; an
+entry without an implementation in IMPLEMENTATIONS fails. Each implementation replays the entry's
+`ht:Request`s as they are written, and asserts what the entry's `ht:Response` says: the status
+class, the format of the results ("boolean", "tabular", "RDF", with the media types its mf:name
+lists) and the boolean. What the runner adds, as any runner does for a deployment:
 
 - `/sparql/` in the manifest is our `/sparql`.
-- Updates need `Authorization: Bearer <token>` here (docs/contracts.md); the runner adds the token to
-  every update request, the refused ones included, so that a 4xx is about what the test sends
-  and not about the token.
-- Our default graph is the union of all graphs (sd:UnionDefaultGraph). Where a test's answer
-  depends on what the default graph holds, the test pins the dataset with the protocol
-  parameters it already carries (default-graph-uri / using-graph-uri); where it loads
-  data1.nt … data3.nt (ut:graphData), the runner PUTs them into fresh graphs through the Graph
-  Store and maps the test's graph names (http://kasei.us/…/dataN.rdf) onto those graphs, in
-  the dataset parameters and FROM clauses only (the same IRIs as *subjects* in the data and
-  the queries stay as they are). The fresh graphs are deleted afterwards.
-- Graphs loaded from the content files and the bookkeeping graph cannot be changed at run
-  time (docs/contracts.md: "runtime updates live in the store's other graphs"), so `CLEAR ALL` and
-  `DROP ALL` are refused with 403. The update_dataset_* tests use them only to start from an
-  empty store; the runner drops the graphs the update names instead. update_post_form and
-  update_post_direct send nothing but `CLEAR ALL`; they are kept verbatim and marked as a
-  known deviation.
+- Updates need `Authorization: Bearer <token>` here; the runner adds the token to every update
+  request, the refused ones included, so that a 4xx is about what the test sends.
+- ut:graphData (data1.nt … data3.nt) is loaded, before the test, into the graph the entry names
+  (http://kasei.us/…/dataN.rdf) with a Graph Store PUT, and deleted after it.
 
-Known bugs and deviations are `xfail(raises=KnownDeviation, strict=True)`: the implementation
-raises KnownDeviation only when the server answers the way the reason describes, so any other
-failure still fails, and a fix shows up as an XPASS that fails until the marker goes.
+Nothing of the requests is rewritten: the set-ups' `CLEAR ALL` / `DROP ALL` run as sent (the
+service's bookkeeping is no part of the dataset, store/embedded.py).
 
-After the manifest tests, a few `test_control_*` tests (not in the manifest) check the dataset
-rules that the suite's ASK queries cannot see on a union-default-graph store.
+After the manifest tests, a few `test_control_*` tests (not in the manifest) check, on the shared
+`server` with content, the dataset rules that the suite's ASK queries cannot see on a
+union-default-graph store.
 """
 from __future__ import annotations
 
 import csv
 import io
 import re
-import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -46,8 +32,8 @@ import httpx
 import pytest
 from rdflib import Graph, Literal, URIRef
 
-from server_fixture import GRAPH_BASE, auth
-from w3c_manifest import Entry, KnownDeviation, check_status, load, media_type, send, split_path, store_contents
+from server_fixture import auth
+from w3c_manifest import Entry, KnownDeviation, check_status, load, media_type, send, split_path
 
 ENTRIES = load("protocol")
 SUITE_SIZE = 34  # mf:ProtocolTest entries in the manifest (tests/w3c/protocol/README.md)
@@ -71,14 +57,6 @@ GRAPH_CLAUSE = re.compile(r"\bGRAPH\s*<([^>]*)>", re.IGNORECASE)
 CLEAR_ALL = re.compile(r"\b(?:CLEAR|DROP)\s+ALL\s*;", re.IGNORECASE)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def store_left_as_found(client):
-    """The tests clean up after themselves: the shared store ends as it began (bookkeeping aside)."""
-    before = store_contents(client)
-    yield
-    assert store_contents(client) == before, "the W3C tests left the shared store changed"
-
-
 # --- the exchange of one test ---------------------------------------------------------------------
 
 @dataclass
@@ -100,12 +78,12 @@ class Exchange:
 
     # setup and teardown
     def load_graph_data(self) -> None:
-        """PUT each ut:graphData file into a fresh graph (the SHACL gate checks it like any upload)."""
+        """PUT each ut:graphData file into the graph the entry names (the SHACL gate checks it like any upload)."""
         for file, name in self.entry.graph_data:
-            fresh = f"{GRAPH_BASE}test-w3c-{uuid.uuid4().hex[:12]}-{file.stem}"
+            fresh = name
             response = self.http.put("/rdf-graphs", params={"graph": fresh}, content=file.read_bytes(),
                                      headers={"Content-Type": "application/n-triples", **auth(self.server.token)})
-            assert response.status_code == 201, (f"loading {file.name} into <{fresh}> through the Graph Store "
+            assert response.status_code in (201, 204), (f"loading {file.name} into <{fresh}> through the Graph Store "
                                                  f"was refused: {response.status_code} {response.text}")
             self.graphs[name] = fresh
             self.to_drop.add(fresh)
@@ -303,10 +281,8 @@ def query_content_type_construct(x: Exchange):
 
 
 def _update_then_ask(x: Exchange):
-    """Run the update (CLEAR ALL / DROP ALL replaced, see the module docstring), then the manifest's ASK."""
-    adapted, graphs = adapt_clear_all(x.entry.requests[0].text)
-    x.to_drop.update(graphs)  # deleted when the test ends, whatever happens
-    x.send(0, text=adapted, token=True)
+    """Run the update as sent (it starts with CLEAR ALL or DROP ALL), then the manifest's ASK."""
+    x.send(0, token=True)
     x.run(1)
 
 
@@ -437,17 +413,8 @@ IMPLEMENTATIONS = {f.__name__: f for f in [
     bad_update_non_utf8, bad_update_syntax, bad_update_dataset_conflict,
 ]}
 
-CLEAR_ALL_REFUSED = ("DELIBERATE: CLEAR ALL is refused with 403 because it would clear the bookkeeping graph and "
-                     "the graphs loaded from the content files, which cannot be changed at run time")
-
-#: What the 403 for a protected graph says (bookkeeping graph, or a graph loaded from a file).
-PROTECTED = ("holds the service's bookkeeping and cannot be changed", "change that file instead")
-
-#: The manifest entries this server does not pass, and how that shows.
-KNOWN = {
-    "update_post_form": Known(CLEAR_ALL_REFUSED, 403, PROTECTED),
-    "update_post_direct": Known(CLEAR_ALL_REFUSED, 403, PROTECTED),
-}
+#: The manifest entries this server does not pass, and how that shows: none.
+KNOWN: dict = {}
 
 
 def _cases():
@@ -464,7 +431,8 @@ def test_manifest_is_the_one_described():
 
 
 @pytest.mark.parametrize("entry", list(_cases()))
-def test_w3c_protocol(client, server, entry: Entry):
+def test_w3c_protocol(empty_client, empty_server, entry: Entry):
+    client, server = empty_client, empty_server
     implementation = IMPLEMENTATIONS.get(entry.name)
     if implementation is None:
         pytest.fail(f"manifest entry {entry.name} ({entry.label!r}) has no implementation in IMPLEMENTATIONS")

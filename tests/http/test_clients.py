@@ -123,3 +123,44 @@ def test_rdflib_sparqlupdatestore_with_bearer_token(server, client, fresh_graph)
     assert (subject, rdflib.RDFS.comment, rdflib.Literal("via SPARQLUpdateStore", lang="en")) in graph
     graph.remove((subject, None, None))
     assert not ask(client, f"ASK {{ GRAPH <{fresh_graph}> {{ <{subject}> ?p ?o }} }}")
+
+
+# --- SPARQLWrapper: every return format it offers, for each query form ------------------------------
+
+WRAPPER_FORMATS = ["json", "xml", "csv", "tsv", "turtle", "n3", "rdf+xml", "json-ld"]
+#: What each form answers in each format, as the client receives it (SPARQLWrapper picks the
+#: format with format=, output=, results= and Accept at once; the server must take them as one).
+RESULT_KINDS = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+                "csv": "text/csv", "tsv": "text/tab-separated-values"}
+GRAPH_KINDS = {"xml": "application/rdf+xml", "rdf+xml": "application/rdf+xml", "json": "application/ld+json",
+               "json-ld": "application/ld+json", "turtle": "text/turtle", "n3": "text/turtle"}
+
+
+@pytest.mark.parametrize("form", ["SELECT", "ASK", "CONSTRUCT", "DESCRIBE"])
+@pytest.mark.parametrize("fmt", WRAPPER_FORMATS)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_sparqlwrapper_every_return_format(server, known, form, fmt, method):
+    text = {"SELECT": f"SELECT ?p WHERE {{ <{known.resource}> ?p ?o }} LIMIT 1",
+            "ASK": f"ASK {{ <{known.resource}> ?p ?o }}",
+            "CONSTRUCT": f"CONSTRUCT {{ <{known.resource}> ?p ?o }} WHERE {{ <{known.resource}> ?p ?o }}",
+            "DESCRIBE": f"DESCRIBE <{known.resource}>"}[form]
+    sparql = wrapper(server)
+    sparql.setMethod(method)
+    sparql.setQuery(text)
+    sparql.setReturnFormat(fmt)
+    expected = (RESULT_KINDS if form in ("SELECT", "ASK") else GRAPH_KINDS).get(fmt)
+    if form == "ASK" and fmt in ("csv", "tsv"):
+        expected = RESULT_KINDS[fmt]
+    if expected is None:
+        # A result format for a graph (csv for CONSTRUCT) or a graph format for a table (turtle for
+        # SELECT): SPARQLWrapper sets it anyway; the server answers 406 naming what it offers.
+        import urllib.error
+
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            sparql.query()
+        assert raised.value.code == 406
+        return
+    result = sparql.query()
+    assert result.response.headers["content-type"].split(";")[0] == expected
+    body = result.response.read()
+    assert body.strip(), "empty answer"

@@ -4,7 +4,6 @@ Writes go to fresh graphs; every write needs the token and passes the SHACL gate
 """
 from __future__ import annotations
 
-import pytest
 import rdflib
 from rdflib.compare import isomorphic
 

@@ -11,9 +11,10 @@ import random
 import time
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
-from server_fixture import QUERY_TIMEOUT, auth, problem, update, wait_for_workers
+from server_fixture import QUERY_TIMEOUT, TOKEN, auth, problem, update, wait_for_workers
 
 QUERY = {"Content-Type": "application/sparql-query"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -235,14 +236,32 @@ def test_misspelt_graph_store_parameters_are_400(client, path):
     assert "did you mean" in problem(response)["error"]
 
 
-@pytest.mark.parametrize("query", [
-    "query=ASK%7B%7D&query=ASK%7B%7D",
-    "query=ASK%7B%7D&format=json&format=xml",
-])
-def test_repeated_parameters_are_400(client, query):
-    response = client.get("/sparql?" + query)
+def test_a_repeated_query_is_400(client):
+    response = client.get("/sparql?query=ASK%7B%7D&query=ASK%7B%7D")
     assert response.status_code == 400
     assert "times" in problem(response)["error"]
+
+
+@pytest.mark.parametrize("query", [
+    "format=json&format=xml",
+    "format=tsv&output=json",
+    "format=csv&results=application/sparql-results%2Bxml",
+])
+def test_format_parameters_that_contradict_each_other_are_400_naming_them(client, query):
+    response = client.get("/sparql?query=SELECT%20%2A%20%7B%7D&" + query)
+    assert response.status_code == 400
+    message = problem(response)["error"]
+    assert "contradict" in message and all(part.split("=")[0] + "=" in message for part in query.split("&")), message
+
+
+@pytest.mark.parametrize("query, media", [
+    ("format=tsv&format=text/tab-separated-values&output=tsv&results=tsv", "text/tab-separated-values"),
+    ("format=json&output=application/sparql-results%2Bjson&results=json", "application/sparql-results+json"),
+])
+def test_format_parameters_that_agree_are_one_choice_and_win_over_accept(client, query, media):
+    response = client.get("/sparql?query=SELECT%20%2A%20%7B%7D&" + query, headers={"Accept": "text/csv"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == media
 
 
 def test_a_repeated_graph_parameter_is_400(client):
@@ -549,3 +568,66 @@ def test_a_bad_token_file_stops_the_start_naming_the_line_not_the_token(guarded,
     code, output = run_to_exit(tmp_path, guarded.root, tmp_path / "store", environment(GROS_UPDATE_TOKEN_FILE=str(tokens)))
     assert code == 2 and needle in output, output
     assert BOB not in output and "'short'" not in output and ":short" not in output
+
+
+# --- the body limit in every framing ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_body_server(tmp_path_factory):
+    from server_fixture import start_server
+
+    running = start_server(tmp_path_factory.mktemp("gros-max-body"), TOKEN, "--max-body", "2000")
+    yield running
+    running.stop()
+
+
+def _multipart(parts: int, triples_per_part: int, graph_word: str) -> tuple[bytes, str]:
+    boundary = "gros-test-boundary"
+    chunks = []
+    for number in range(parts):
+        turtle = "".join(f'<https://example.org/{graph_word}/{number}/{i}> <{RDFS_COMMENT}> "{"x" * 20}" .\n'
+                         for i in range(triples_per_part))
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="f{number}"; filename="f{number}.ttl"\r\n'
+                      f"Content-Type: text/turtle\r\n\r\n{turtle}\r\n")
+    chunks.append(f"--{boundary}--\r\n")
+    return "".join(chunks).encode(), f"multipart/form-data; boundary={boundary}"
+
+
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+def test_a_multipart_body_over_the_limit_is_413_and_stores_nothing(small_body_server, chunked):
+    body, content_type = _multipart(parts=6, triples_per_part=10, graph_word="over-limit")
+    assert len(body) > 2000 and all(len(part) < 2000 for part in body.split(b"--gros-test-boundary"))
+    graph = f"{small_body_server.graphs}/over-limit-{'chunked' if chunked else 'length'}"
+    content = iter([body[i:i + 500] for i in range(0, len(body), 500)]) if chunked else body
+    with httpx.Client(base_url=small_body_server.url, timeout=30) as http:
+        response = http.post(graph, content=content, headers={"Content-Type": content_type, **auth()})
+        assert response.status_code == 413, response.text
+        assert "2000" in problem(response)["error"]
+        assert http.get(graph).status_code == 404
+
+
+def test_chunked_sparql_bodies_over_the_limit_are_413(small_body_server):
+    text = 'INSERT DATA { <https://example.org/x> <https://example.org/p> "' + "y" * 3000 + '" }'
+    body = text.encode()
+    with httpx.Client(base_url=small_body_server.url, timeout=30) as http:
+        for content_type, payload in [("application/sparql-update", body),
+                                      ("application/x-www-form-urlencoded", b"update=" + body)]:
+            response = http.post("/sparql", content=iter([payload[:1000], payload[1000:]]),
+                                 headers={"Content-Type": content_type, **auth()})
+            assert response.status_code == 413, (content_type, response.text)
+        assert not http.get("/sparql", params={"query": "ASK { <https://example.org/x> ?p ?o }"},
+                            headers={"Accept": "application/sparql-results+json"}).json()["boolean"]
+
+
+def test_too_many_multipart_parts_are_refused_and_nothing_stored(client, fresh_graph):
+    from gros.http.graph_store import MAX_PARTS
+
+    body, content_type = _multipart(parts=MAX_PARTS + 1, triples_per_part=1, graph_word="many-parts")
+    response = client.post("/rdf-graphs", params={"graph": fresh_graph}, content=body,
+                           headers={"Content-Type": content_type, **auth()})
+    assert response.status_code == 413, response.text
+    assert str(MAX_PARTS) in problem(response)["error"]
+    assert client.get("/rdf-graphs", params={"graph": fresh_graph}).status_code == 404

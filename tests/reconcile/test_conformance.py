@@ -8,7 +8,7 @@ import json
 import pytest
 
 from reconciliation import EXAMPLES, ID, conforms, validator
-from server_fixture import auth, update
+from server_fixture import update
 
 BODY = "https://w3id.org/gros/def#CooperationBody"
 REGION = "https://w3id.org/gros/def#Region"

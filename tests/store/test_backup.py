@@ -21,7 +21,7 @@ from server_fixture import GROS, TOKEN, dump_store, revision
 from gros.store.backup import backup_store
 from gros.settings import Settings
 from gros.content.files import find_files, read_files
-from gros.store.embedded import GraphStore
+from gros.store.embedded import GraphStore, books_path
 
 
 def gros(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -29,8 +29,12 @@ def gros(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 
 
 def quads_of(store_path: Path) -> set[ox.Quad]:
-    store = ox.Store.read_only(str(store_path))
-    return set(store.quads_for_pattern(None, None, None, None))
+    """The store's quads and its bookkeeping's (a store of its own inside the folder)."""
+    quads = set()
+    for path in (store_path, books_path(store_path)):
+        store = ox.Store.read_only(str(path))
+        quads |= set(store.quads_for_pattern(None, None, None, None))
+    return quads
 
 
 def checksum_ok(path: Path) -> bool:

@@ -3,7 +3,6 @@ import shutil
 from pathlib import Path
 
 import pyoxigraph as ox
-import pytest
 
 from gros.settings import Settings
 from gros.content.files import find_files, read_files

@@ -8,6 +8,8 @@ Registered in conftest.py (`pytest_plugins`). Fixtures:
 - `readonly_server` (session, started only by the tests that ask for it): the same without a token.
 - `scratch_server` (one test): the same as `server`, for a test that may break the store.
 - `client`: an httpx.Client for `server`; `fresh_graph`: a graph IRI no other test uses.
+- `empty_server` (one module): a server on a content root with no content files at all (empty
+  ontology/, data/, shapes/): the store holds only what the tests write, as the W3C suites expect.
 
 Helpers used by several test modules: `select`, `ask`, `update`, `dump_store`, `wait_for_workers`.
 """
@@ -103,12 +105,20 @@ def content_root(folder: Path, data: Path | None = None) -> Path:
     return folder
 
 
+def empty_root(folder: Path) -> Path:
+    """A content root without any content file."""
+    for name in ("ontology", "shapes", "data"):
+        (folder / name).mkdir(parents=True)
+    return folder
+
+
 def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[str, str] | None = None,
-                 data: Path | None = None) -> RunningServer:
+                 data: Path | None = None, content: bool = True) -> RunningServer:
     """`env`: GROS_* settings of this server's own (the caller's GROS_* are never passed on);
-    `data`: a folder of Turtle files to serve instead of minimal.ttl."""
+    `data`: a folder of Turtle files to serve instead of minimal.ttl; `content`: False for a root
+    without content files."""
     extra_env = env or {}
-    root = content_root(folder / "root", data)
+    root = content_root(folder / "root", data) if content else empty_root(folder / "root")
     store = root / "var" / "store"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROS_")} | extra_env
@@ -161,6 +171,19 @@ def scratch_server(tmp_path):
     running = start_server(tmp_path, TOKEN)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("gros-empty"), TOKEN, content=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def empty_client(empty_server):
+    with httpx.Client(base_url=empty_server.url, timeout=30) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

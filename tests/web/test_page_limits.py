@@ -16,7 +16,7 @@ import pytest
 from gros.web.dereference import is_skolem, local_path
 from gros.web.search import rank
 from gros.settings import Settings
-from server_fixture import BASE, TOKEN, start_server
+from server_fixture import TOKEN, start_server
 
 BROWSER = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 LIMITS = {"GROS_PAGE_ITEMS": "2", "GROS_PAGE_SORT_MAX": "3", "GROS_SEARCH_MAX": "2"}

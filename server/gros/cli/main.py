@@ -241,7 +241,7 @@ def backup(url, store_path, output, compress):
 
     if bool(url) == bool(store_path):
         _input_error("give either --url URL or --store PATH")
-    summary = (backups.backup_url(url, output, compress) if url
+    summary = (backups.backup_url(url, output, compress, base_iri=command_settings(None).base_iri) if url
                else backups.backup_store(store_path, output, compress))
     at = f" at revision {summary.revision}" if summary.revision is not None else ""
     click.echo(f"{summary.quads} quads in {summary.graphs} named graphs and the default graph{at} "

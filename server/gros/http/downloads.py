@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from gros import etags
 from gros.publish import export
 from gros import formats
+from gros.content.skolem import BlankNodes
 from gros.errors import GrosError, HTTPProblem, negotiated
 
 router = APIRouter()
@@ -71,18 +72,10 @@ def _cache(request: Request) -> DumpCache:
 
 
 def store_dump_quads(service) -> list[ox.Quad]:
-    """Every quad of the live store but the bookkeeping graph, skolem IRIs back to blank nodes."""
-    settings = service.settings
-    prefix = settings.base_iri + ".well-known/genid/"
-
-    def term(t):
-        if isinstance(t, ox.NamedNode) and t.value.startswith(prefix):
-            return ox.BlankNode(t.value[len(prefix):])
-        return t
-
+    """Every quad of the live store, skolem IRIs back to blank nodes (content.skolem.BlankNodes)."""
+    blank = BlankNodes(service.settings.base_iri)
     with service.store.reading() as store:  # read whole inside: the writer may reopen the store
-        quads = export.store_quads(store, exclude_graphs=[service.store.meta.value])
-        return [ox.Quad(term(q.subject), q.predicate, term(q.object), q.graph_name) for q in quads]
+        return [blank.quad(q) for q in export.store_quads(store)]
 
 
 def _make(service, fmt: formats.Format, compressed: bool) -> tuple[int, bytes]:

@@ -1,4 +1,6 @@
-"""The SPARQL 1.1 Graph Store HTTP Protocol at /rdf-graphs (`?graph=IRI` or `?default`).
+"""The SPARQL 1.1 Graph Store HTTP Protocol at /rdf-graphs: indirect identification
+(`/rdf-graphs?graph=IRI`, `/rdf-graphs?default`) and direct identification (the graph IRI is the
+request URL itself, `/rdf-graphs/any/path`, without its query string; GSP §4.1).
 
 Reads come straight from the store; writes go through the same SHACL gate and single
 writer as SPARQL updates (service.write), so they are all-or-nothing and validated.
@@ -11,6 +13,7 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.responses import Response
 
 from gros import etags
@@ -18,15 +21,24 @@ from gros.http import openapi as api_description
 from gros import formats
 from gros.errors import HTTPProblem, negotiated
 from gros.content.files import SourceError, parse_text
+from gros.content.skolem import BlankNodes
 from gros.http.sparql_protocol import decode, parameters, read_body, refuse_misspelt, single
 
 router = APIRouter()
+
+
+MAX_PARTS = 100  # RDF documents in one multipart/form-data POST
 
 
 def target(request: Request, allow_none: bool = False):
     """The graph named by the request: ox.DefaultGraph, an ox.NamedNode, or None (POST to the store)."""
     params = parameters(parse_qsl(request.url.query, keep_blank_values=True))
     refuse_misspelt(params, ("graph", "default", "format"))
+    if request.path_params.get("path"):  # direct identification: the graph is this URL
+        if "graph" in params or "default" in params:
+            raise HTTPProblem(400, f"{request.url.path} names its graph by its URL (direct identification); "
+                                   f"do not add ?graph= or ?default (those go to /rdf-graphs itself)")
+        return ox.NamedNode(str(request.url.replace(query="", fragment="")))
     graph = single(params, "graph")
     if "default" in params and graph is not None:
         raise HTTPProblem(400, "use either ?default or ?graph=IRI, not both")
@@ -45,6 +57,7 @@ def target(request: Request, allow_none: bool = False):
     return node
 
 
+@router.api_route("/rdf-graphs/{path:path}", methods=["GET", "HEAD"], include_in_schema=False, openapi_extra=api_description.GRAPH_READ)
 @router.api_route("/rdf-graphs", methods=["GET", "HEAD"], openapi_extra=api_description.GRAPH_READ)
 async def read_graph(request: Request):
     service = request.app.state.service
@@ -58,7 +71,8 @@ async def read_graph(request: Request):
         return Response(status_code=304, headers=headers)
 
     def serialise() -> bytes:
-        triples = (q.triple for q in service.store.graph_quads(graph))
+        blank = BlankNodes(service.settings.base_iri)  # skolem IRIs back to blank nodes (content.skolem)
+        triples = (blank.triple(q.triple) for q in service.store.graph_quads(graph))
         return ox.serialize(triples, format=fmt.oxigraph) or b""
 
     body = await asyncio.get_running_loop().run_in_executor(None, serialise)
@@ -95,10 +109,22 @@ async def _uploaded(request: Request, graph, multipart: bool = False) -> bytes:
     content_type = request.headers.get("content-type")
     triples = []
     if multipart and (content_type or "").lower().startswith("multipart/form-data"):
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > service.settings.max_body:
-            raise HTTPProblem(413, f"the request body is larger than the limit of {service.settings.max_body} bytes")
-        form = await request.form(max_part_size=service.settings.max_body)
+        # The whole body is read first, through the same byte count as any other body (chunked or
+        # not), and parsed from memory: the limit is on what was sent, not on each part.
+        body = await read_body(request, service.settings.max_body)
+
+        async def replay():
+            yield body
+
+        parser = MultiPartParser(request.headers, replay(), max_files=MAX_PARTS, max_fields=MAX_PARTS,
+                                 max_part_size=service.settings.max_body)
+        try:
+            form = await parser.parse()
+        except MultiPartException as err:
+            if "Too many" in err.message:
+                raise HTTPProblem(413, f"the multipart body has more than {MAX_PARTS} parts; send at most "
+                                       f"{MAX_PARTS} documents per request") from None
+            raise HTTPProblem(400, f"the multipart/form-data body cannot be read: {err.message}") from None
         for name, part in form.multi_items():
             if isinstance(part, str):
                 raise HTTPProblem(400, f"the form field {name!r} is not a file: each part must be an RDF document")
@@ -111,6 +137,7 @@ async def _uploaded(request: Request, graph, multipart: bool = False) -> bytes:
     return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b""
 
 
+@router.put("/rdf-graphs/{path:path}", include_in_schema=False, openapi_extra=api_description.GRAPH_WRITE)
 @router.put("/rdf-graphs", openapi_extra=api_description.GRAPH_WRITE)
 async def put_graph(request: Request):
     service = request.app.state.service
@@ -126,6 +153,7 @@ async def put_graph(request: Request):
     return Response(status_code=204 if existed or isinstance(graph, ox.DefaultGraph) else 201)
 
 
+@router.post("/rdf-graphs/{path:path}", include_in_schema=False, openapi_extra=api_description.GRAPH_WRITE)
 @router.post("/rdf-graphs", openapi_extra=api_description.GRAPH_WRITE)
 async def post_graph(request: Request):
     service = request.app.state.service
@@ -141,6 +169,7 @@ async def post_graph(request: Request):
     return Response(status_code=204 if existed else 201)
 
 
+@router.delete("/rdf-graphs/{path:path}", include_in_schema=False, openapi_extra=api_description.GRAPH_DELETE)
 @router.delete("/rdf-graphs", openapi_extra=api_description.GRAPH_DELETE)
 async def delete_graph(request: Request):
     service = request.app.state.service

@@ -54,11 +54,17 @@ def parameters(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-#: The parameters of the SPARQL 1.1 Protocol (and format=). Other parameters are ignored, as
-#: clients add their own (SPARQLWrapper sends output= and results=), but a near miss of one of
-#: these is a typo and refused: `qurey=` must not quietly return the service description.
+#: The parameters that choose the answer's format. Clients send them under all three names, some
+#: more than once (SPARQLWrapper sends each twice: `format=tsv` and `format=text/tab-separated-values`);
+#: values that name the same format are one choice, values that contradict each other are refused.
+#: They win over the Accept header (a link can choose the format; SPARQLWrapper sends both, agreeing).
+FORMAT_PARAMETERS = ("format", "output", "results")
+
+#: The parameters of the SPARQL 1.1 Protocol (and the format ones). Other parameters are ignored,
+#: as clients add their own, but a near miss of one of these is a typo and refused: `qurey=`
+#: must not quietly return the service description.
 PROTOCOL_PARAMETERS = ("query", "update", "default-graph-uri", "named-graph-uri", "using-graph-uri",
-                       "using-named-graph-uri", "format")
+                       "using-named-graph-uri", *FORMAT_PARAMETERS)
 
 
 def refuse_misspelt(params: dict[str, list[str]], known: tuple[str, ...] = PROTOCOL_PARAMETERS) -> None:
@@ -95,6 +101,17 @@ def single(params: dict[str, list[str]], name: str) -> str | None:
     if len(values) > 1:
         raise HTTPProblem(400, f"the parameter {name!r} is given {len(values)} times; send one per request")
     return values[0] if values else None
+
+
+def format_choices(params: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The (parameter, value) pairs that ask for a format, each distinct pair once; the worker
+    checks that they agree once it knows the kind of result (execution.requested_format)."""
+    found: list[tuple[str, str]] = []
+    for name in FORMAT_PARAMETERS:
+        for value in params.get(name, []):
+            if value.strip() and (name, value.strip()) not in found:
+                found.append((name, value.strip()))
+    return found
 
 
 def media_type(request: Request) -> str:
@@ -185,7 +202,7 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
         "default_graphs": params.get("default-graph-uri", []),
         "named_graphs": params.get("named-graph-uri", []),
         "accept": (request.headers.get("accept") or "")[:4096],
-        "format": single(params, "format"),
+        "format": format_choices(params),
         "limit": service.settings.max_rows,
         "base_iri": endpoint(request),
         "has_from": sparql_text.has_keyword(query, "FROM"),

@@ -45,7 +45,7 @@ from gros.progress import Progress
 from gros.settings import Settings
 from gros.content.files import FORMATS, ContentFile, SourceError, _positioned
 from gros.content.skolem import Skolemizer
-from gros.store.embedded import GraphStore, StoreError, open_store
+from gros.store.embedded import GraphStore, StoreError, books_path, open_store
 from gros.namespaces import GROS, XSD
 
 #: From this total file size on, `gros load` takes the bulk path by itself (the small path's
@@ -369,6 +369,8 @@ def bulk_load_research_data(settings: Settings, graph: str, paths: list[Path], s
     try:
         try:
             target.backup(str(staging))
+            if books_path(target_path).is_dir():  # the bookkeeping goes along (store.embedded)
+                open_store(books_path(target_path)).backup(str(books_path(staging)))
         except OSError as err:
             raise StoreError(f"cannot make a staging copy of the store at {staging}: {err}") from None
         store = ox.Store(str(staging))
@@ -428,7 +430,7 @@ def bulk_load_research_data(settings: Settings, graph: str, paths: list[Path], s
             raise LoadRefused(f"{len(violations)} violation(s) in the files; nothing was loaded", 1, results)
 
         step = clock()
-        record(settings, store, name, where, triples, shapes, checked, not_checked)
+        record(settings, store, staging, name, where, triples, shapes, checked, not_checked)
         store.flush()
         store = target = None  # closes both; the target's lock is released just before the swap
         swap(staging, target_path)
@@ -444,12 +446,13 @@ def bulk_load_research_data(settings: Settings, graph: str, paths: list[Path], s
                        checked=checked, not_checked=not_checked, seconds=timings, shapes=str(shapes))
 
 
-def record(settings: Settings, store: ox.Store, graph: ox.NamedNode, files: list[str], triples: int,
+def record(settings: Settings, store: ox.Store, folder: Path, graph: ox.NamedNode, files: list[str], triples: int,
            shapes: ShapesPolicy, checked: list[str], not_checked: list[str]) -> None:
-    """What was loaded and how it was checked, in the meta graph, in one transaction that also
-    moves the store's revision on (so caches keyed by it see the new graph)."""
-    keeper = GraphStore(settings, store=store)
-    old = [q for p in BOOKKEEPING for q in store.quads_for_pattern(graph, p, None, keeper.meta)]
+    """What was loaded and how it was checked, in the bookkeeping of the staging store in `folder`
+    (a copy of the target's, store.embedded), with the move of the store's revision (so caches
+    keyed by it see the new graph). It goes into place with the staging store."""
+    keeper = GraphStore(settings, store=store, books=open_store(books_path(folder)))
+    old = [q for p in BOOKKEEPING for q in keeper.records(graph, p)]
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     summary = "checked: " + "; ".join(checked) + (". NOT checked: " + "; ".join(not_checked) if not_checked else "")
     new = [ox.Quad(graph, LOADED_AT, ox.Literal(now, datatype=ox.NamedNode(XSD + "dateTime")), keeper.meta),

@@ -14,6 +14,7 @@ from itertools import islice
 import pyoxigraph as ox
 
 from gros import formats
+from gros.content.skolem import BlankNodes
 from gros.sparql import results
 from gros.sparql.guards import network_targets
 from gros.errors import GrosError
@@ -25,6 +26,43 @@ CHUNK = 64 * 1024
 #: format= values that clients (SPARQLWrapper among them) also send for CONSTRUCT/DESCRIBE,
 #: meaning the RDF serialisation of the same family.
 GRAPH_SYNONYMS = {"xml": "rdfxml", "json": "jsonld"}
+#: Names clients use for formats that formats.py names otherwise. N3 is answered with Turtle,
+#: which is N3 (every Turtle document is an N3 document).
+FORMAT_SYNONYMS = {"json-ld": "jsonld", "application/x-json+ld": "jsonld", "n3": "turtle", "text/n3": "turtle", "text/rdf+n3": "turtle",
+                   "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-triples": "ntriples", "nt": "ntriples"}
+
+
+class FormatConflict(ValueError):
+    """Format parameters that name different formats."""
+
+
+def requested_format(choices, offered, kind: str) -> str | None:
+    """The one format the format parameters (format=, output=, results=) ask for, as a name for
+    formats.negotiate; None when there are none. Raises FormatConflict when they disagree, and
+    formats.negotiate's errors for an unknown or unavailable format."""
+    if isinstance(choices, str):  # a single value (named queries pass one)
+        choices = [("format", choices)]
+    picked: dict = {}
+    for name, value in choices or []:
+        # A value may list alternatives (SPARQLWrapper: "application/ld+json,application/x-json+ld"):
+        # the first one offered here counts; when none is, the first one's error is the answer.
+        found, first_error = None, None
+        for alternative in [part.strip() for part in value.split(",") if part.strip()]:
+            token = FORMAT_SYNONYMS.get(alternative.lower(), alternative)
+            if kind == "graph":
+                token = GRAPH_SYNONYMS.get(token.lower(), token)
+            try:
+                found = (formats.negotiate(None, offered, token), token)
+                break
+            except formats.FormatError as err:
+                first_error = first_error or err
+        if found is None:
+            raise first_error
+        picked.setdefault(found[0], (found[1], []))[1].append(f"{name}={value}")
+    if len(picked) > 1:
+        sides = "; ".join(f"{' and '.join(given)} means {fmt.label or fmt.name}" for fmt, (_, given) in picked.items())
+        raise FormatConflict(f"the format parameters contradict each other: {sides}; send one format")
+    return next(iter(picked.values()))[0] if picked else None
 
 
 class PipeWriter:
@@ -148,11 +186,12 @@ class Executor:
             offered, kind = formats.RESULT_FORMATS, ("ask" if isinstance(result, ox.QueryBoolean) else "select")
         else:
             offered, kind = formats.GRAPH_FORMATS, "graph"
-        requested = job.get("format")
-        if kind == "graph" and requested in GRAPH_SYNONYMS:
-            requested = GRAPH_SYNONYMS[requested]
         try:
+            requested = requested_format(job.get("format"), offered, kind)
             fmt = formats.negotiate(job.get("accept"), offered, requested)
+        except FormatConflict as err:
+            send(error(400, str(err)))
+            return
         except formats.NotAcceptable as err:
             send(error(406, str(err), [{"acceptable": [f.media_type for f in offered]}]))
             return
@@ -161,6 +200,8 @@ class Executor:
             return
 
         limit = job.get("limit") or None
+        # The store keeps blank nodes as skolem IRIs; clients get blank nodes (content.skolem).
+        blank = BlankNodes(self.settings.base_iri)
         if kind == "ask":
             out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": False})
             results.write_boolean(bool(result), fmt, out)
@@ -170,11 +211,11 @@ class Executor:
             variables = [v.value for v in result.variables]
             rows, truncated = take(result, limit)
             out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
-            stats = results.write_solutions(variables, rows, fmt, out)
+            stats = results.write_solutions(variables, map(blank.row, rows), fmt, out)
         else:
             triples, truncated = take(result, limit)
             out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
-            stats = results.write_triples(triples, fmt, out)
+            stats = results.write_triples(map(blank.triple, triples), fmt, out)
         out.finish({"rows": stats.rows, "truncated": truncated})
 
 

@@ -92,7 +92,7 @@ class Service:
             digest.update(content.path.name.encode() + b"\0" + content.path.read_bytes())
         self.store = GraphStore(self.settings)
         meta = self.store.meta
-        known = [q.object.value for q in self.store.store.quads_for_pattern(self.store.dataset, VALIDATED, None, meta)]
+        known = [q.object.value for q in self.store.records(self.store.dataset, VALIDATED)]
         if known != [digest.hexdigest()]:
             report = validation.validate_content(self.settings, files)
             if not report.conforms:
@@ -101,7 +101,7 @@ class Service:
         if known != [digest.hexdigest()]:
             old = [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(v), meta) for v in known]
             self.store.apply(old, [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(digest.hexdigest()), meta)])
-        self.store.store.flush()
+        self.store.flush()
         shutil.rmtree(self.snapshots, ignore_errors=True)  # left over from an earlier run
         self.snapshot = self.store.snapshot(self.snapshots)
         self.content_graphs = {f.graph: str(f.path) for f in files}
@@ -232,6 +232,7 @@ class Service:
             added = list(ox.parse(outcome["added"], format=ox.RdfFormat.N_QUADS))
             # Protected graphs first: a write there is refused whatever the shapes say.
             self._refuse_protected(removed + added)
+            self._refuse_deleting_protected(outcome.get("elsewhere") or {})
             if not outcome["ok"]:
                 raise ShapesViolated("the change was refused: the result would violate the shapes "
                                      "(nothing was written)",
@@ -255,7 +256,17 @@ class Service:
                 raise WriteRefused(f"the graph <{name}> holds the service's bookkeeping and cannot be changed")
             if name in self.content_graphs:
                 raise WriteRefused(f"the graph <{name}> is loaded from {self.content_graphs[name]}; change "
-                                       f"that file instead (runtime edits belong in other graphs)")
+                                   f"that file instead (runtime edits belong in other graphs)")
+
+    def _refuse_deleting_protected(self, elsewhere: dict[str, str]) -> None:
+        """A deletion from the default graph of triples that are only in a read-only graph (reads
+        see the union, so the client saw them): refused, not a 200 that changed nothing."""
+        for name, triple in sorted(elsewhere.items()):
+            if name in self.content_graphs:
+                raise WriteRefused(f"the triple {triple} is in the graph <{name}>, which is loaded from "
+                                   f"{self.content_graphs[name]} and cannot be changed at run time (change "
+                                   f"that file instead); the update deletes it from the default graph, "
+                                   f"where it is not. Nothing was changed")
 
     def _refuse_protected(self, quads) -> None:
         self._refuse_protected_graphs({q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)})

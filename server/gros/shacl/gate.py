@@ -81,6 +81,9 @@ class OverlayStore(OxigraphStore):
         self.removed: set[ox.Quad] = set()
         self.dropped: set[str] = set()  # graphs named by DROP: dropped by name on commit
         self.visible: set | None = None  # USING NAMED: the only graphs GRAPH ?g may range over
+        # Triples an update asked to delete from the default graph that are not in it: the
+        # named graphs that hold them (at most one example each), see `elsewhere`.
+        self.elsewhere: dict[str, str] = {}
 
     def _base_has(self, quad: ox.Quad) -> bool:
         return quad in self._inner
@@ -102,11 +105,20 @@ class OverlayStore(OxigraphStore):
         s, p, o, g = to_ox_quad_pattern(triple, context)
         if g is None:
             g = ox.DefaultGraph()
+        found = False
         for quad in list(self._quads((s, p, o, g))):
+            found = True
             if quad in self.added:
                 self.added.discard(quad)
             else:
                 self.removed.add(quad)
+        if not found and isinstance(g, ox.DefaultGraph) and None not in (s, p, o):
+            # Reads see the union of all graphs, so a client may ask to delete a triple it found
+            # there that lives only in a named graph: note where, so that a read-only graph can
+            # refuse the change instead of it answering 200 for nothing (service._write).
+            for quad in self._inner.quads_for_pattern(s, p, o, None):
+                if isinstance(quad.graph_name, ox.NamedNode) and len(self.elsewhere) < 1000:
+                    self.elsewhere.setdefault(quad.graph_name.value, str(quad.triple))
 
     def _quads(self, pattern):
         s, p, o, g = pattern
@@ -466,6 +478,7 @@ def compute_update(store: ox.Store, job: dict, settings) -> dict:
         "added": ox.serialize(sorted(overlay.added, key=str), format=ox.RdfFormat.N_QUADS) or b"",
         "focus": focus,
         "emptied": overlay.emptied_graphs(),
+        "elsewhere": overlay.elsewhere,
         "results": [r.as_dict() for r in results],
         "counts": {"removed": len(overlay.removed), "added": len(overlay.added), "focus": len(focus)},
     }

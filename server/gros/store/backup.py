@@ -1,8 +1,11 @@
 """Backups and restores: every graph of the store as one N-Quads file, with a checksum.
 
-A backup holds every quad of every graph, the bookkeeping graph (content hashes, revision)
-included, so that a restored store is the same store: started on the same content files, the
-server finds nothing to reload and carries on at the same revision.
+A backup holds every quad of every graph, and the bookkeeping (content hashes, revision; kept
+in a store of its own, store/embedded.py) as the graph `{base}graph/meta`, so that a restored
+store is the same store: started on the same content files, the server moves that graph back to
+its bookkeeping, finds nothing to reload and carries on at the same revision. A backup over
+HTTP reads what clients read, which has no bookkeeping: the restored server loads the content
+files again and counts revisions from 1.
 
 - `backup_store(path, file)` reads a store on disk that no server is using (the store is locked
   while `gros serve` runs; use the URL then).
@@ -36,7 +39,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from gros import etags
-from gros.store.embedded import StoreError, open_store
+from gros.content.skolem import genid_prefix
+from gros.store.embedded import REVISION, StoreError, books_path, open_store
 from gros.errors import GrosError
 from gros.namespaces import SD
 
@@ -155,11 +159,13 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def dump_store(store: ox.Store, path: Path, compress: bool = False) -> Summary:
-    """Every quad of `store` into `path` (and `path`.sha256)."""
+def dump_store(store: ox.Store, path: Path, compress: bool = False, books: ox.Store | None = None) -> Summary:
+    """Every quad of `store` (and of its bookkeeping store `books`) into `path` (and `path`.sha256)."""
     graphs = sum(1 for g in store.named_graphs() if isinstance(g, ox.NamedNode))
     with _Writer(path, compress) as writer:
         store.dump(_QuadSink(writer), format=NQ)
+        if books is not None:
+            books.dump(_QuadSink(writer), format=NQ)
     return Summary(path, writer.quads, graphs, writer.sha256)
 
 
@@ -181,14 +187,15 @@ def backup_store(store_path: Path, path: Path, compress: bool = False) -> Summar
         raise BackupError(f"there is no store at {store_path}")
     try:
         store = open_store(store_path)
+        books = open_store(books_path(store_path)) if books_path(store_path).is_dir() else None
     except StoreError as err:
         raise BackupError(f"{err} (a running server's store is backed up with gros backup --url)") from None
     try:
-        return dump_store(store, path, compress)
+        return dump_store(store, path, compress, books)
     except OSError as err:
         raise BackupError(f"the backup could not be written to {path}: {err}") from None
     finally:
-        del store
+        del store, books
 
 
 # --- a backup over HTTP ---------------------------------------------------------------------------
@@ -235,8 +242,16 @@ def _etag_revision(etag: str | None) -> int | None:
     return etags.revision_of(etag)
 
 
-def _dump_once(base: str, writer: _Writer, names: list[str], expected: int, timeout: float) -> bool:
-    """Write every graph; False when one of them was served from another revision."""
+def _dump_once(base: str, writer: _Writer, names: list[str], expected: int, timeout: float,
+               base_iri: str | None = None) -> bool:
+    """Write every graph; False when one of them was served from another revision. Clients get
+    blank nodes where the store keeps skolem IRIs (content/skolem.py); with the service's
+    `base_iri` they are turned back into those IRIs, so the restored store holds the same nodes."""
+    genid = genid_prefix(base_iri) if base_iri else None
+
+    def term(t):
+        return ox.NamedNode(genid + t.value) if genid and isinstance(t, ox.BlankNode) else t
+
     for name in [None, *names]:
         query = "default" if name is None else "graph=" + urllib.parse.quote(name, safe="")
         with _get(f"{base}/rdf-graphs?{query}", "application/n-triples", timeout) as response:
@@ -248,7 +263,7 @@ def _dump_once(base: str, writer: _Writer, names: list[str], expected: int, time
                 spool.seek(0)
                 graph = ox.DefaultGraph() if name is None else ox.NamedNode(name)
                 try:
-                    quads = (ox.Quad(t.subject, t.predicate, t.object, graph)
+                    quads = (ox.Quad(term(t.subject), t.predicate, term(t.object), graph)
                              for t in ox.parse(spool, format=ox.RdfFormat.N_TRIPLES))
                     writer.write_quads(ox.serialize(quads, format=NQ) or b"")
                 except SyntaxError as err:
@@ -256,7 +271,8 @@ def _dump_once(base: str, writer: _Writer, names: list[str], expected: int, time
     return True
 
 
-def backup_url(url: str, path: Path, compress: bool = False, timeout: float = 300.0) -> Summary:
+def backup_url(url: str, path: Path, compress: bool = False, timeout: float = 300.0,
+               base_iri: str | None = None) -> Summary:
     """A backup of the running server at `url` (its base URL, or its /sparql endpoint)."""
     base = url.rstrip("/").removesuffix("/sparql")
     for _ in range(ATTEMPTS):
@@ -264,7 +280,7 @@ def backup_url(url: str, path: Path, compress: bool = False, timeout: float = 30
         names = _graph_names(base, timeout)
         try:
             with _Writer(path, compress) as writer:
-                complete = _dump_once(base, writer, names, revision, timeout)
+                complete = _dump_once(base, writer, names, revision, timeout, base_iri)
                 if not complete or _revision(base, timeout) != revision:
                     raise _Changed()
         except _Changed:
@@ -331,6 +347,7 @@ def restore(path: Path, store_path: Path, check: bool = True) -> Summary:
         except (SyntaxError, OSError, EOFError, gzip.BadGzipFile) as err:
             raise BackupError(f"{path} cannot be read as N-Quads: {err}; nothing was restored", invalid=True) from None
         quads = _same_quads(store, path)
+        _split_bookkeeping(store, store_path)
         graphs = sum(1 for g in store.named_graphs() if isinstance(g, ox.NamedNode))
         return Summary(store_path, quads, graphs, digest)
     except BackupError:
@@ -341,6 +358,22 @@ def restore(path: Path, store_path: Path, check: bool = True) -> Summary:
             for child in store_path.iterdir():
                 _remove_tree(child)
         raise
+
+
+def _split_bookkeeping(store: ox.Store, store_path: Path) -> None:
+    """The bookkeeping graph of the backup (the graph stating the store's revision) back into
+    the bookkeeping store beside the data (store/embedded.py)."""
+    graphs = {q.graph_name for q in store.quads_for_pattern(None, REVISION, None, None)
+              if isinstance(q.graph_name, ox.NamedNode)}
+    if not graphs:
+        return
+    books = open_store(books_path(store_path))
+    for graph in graphs:
+        books.extend(store.quads_for_pattern(None, None, None, graph))
+    books.flush()
+    for graph in graphs:
+        store.remove_graph(graph)
+    store.flush()
 
 
 def _same_quads(store: ox.Store, path: Path) -> int:

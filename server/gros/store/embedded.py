@@ -9,8 +9,22 @@ Three choices worth knowing:
 - The store holds no blank nodes. SPARQL's DELETE DATA cannot name a blank node, so a change
   that removes one could not be written atomically; blank nodes are therefore replaced by
   skolem IRIs (`{base}.well-known/genid/...`, RDF 1.1 Concepts §3.5) when they enter the store.
-- Bookkeeping lives in the graph `{base}graph/meta`: the content hash and file of each loaded
-  graph (files are reloaded only when their bytes change) and the store's revision.
+- Bookkeeping (the store's revision, the content hash and file of each loaded graph, so that
+  files are reloaded only when their bytes change, what `gros load --bulk` loaded) is no part of
+  the clients' dataset: no query, `GRAPH ?g`, Graph Store request or `DROP ALL` reaches it. It is
+  kept as quads in the graph `{base}graph/meta` of a small store of its own (`books`): for an
+  embedded store a second Oxigraph store in the folder `bookkeeping/` inside the store's folder
+  (so moving, swapping or removing the store folder takes it along); for a remote store the graph
+  `{base}graph/meta` of the remote store, shared by every front end (docs/remote-stores.md).
+
+  Two stores cannot share a transaction, so an embedded write is three steps, ordered so that a
+  crash between any two leaves nothing wrong: (1) the bookkeeping moves the revision on and
+  forgets what the change makes stale (old content hashes); (2) the data change, one transaction;
+  (3) the bookkeeping records what the data now holds (new content hashes). A crash after (1)
+  leaves a revision that moved without a change (caches revalidate once) and a content file
+  without a hash (it is loaded again at the next start); never one revision number for two
+  states of the data, nor a hash of content the store does not hold. A change feed kept here
+  later would be written in step (1) as pending and confirmed in step (3).
 """
 from __future__ import annotations
 
@@ -36,6 +50,7 @@ CONTENT_HASH = ox.NamedNode(GROS + "contentHash")
 SOURCE_FILE = ox.NamedNode(GROS + "sourceFile")
 REVISION = ox.NamedNode(GROS + "revision")
 DATA_BLOCK = 4000  # quads per DELETE DATA / INSERT DATA block of one write
+BOOKS_FOLDER = "bookkeeping"  # the embedded bookkeeping store, inside the store's folder
 
 
 class StoreError(GrosError):
@@ -75,6 +90,16 @@ DAMAGED = ("if it is damaged, restore a backup into a new folder (gros restore -
            "runtime edits are then lost)")
 
 
+def books_path(store_path: Path | None) -> Path | None:
+    """Where the bookkeeping of the embedded store at `store_path` lives (None: in memory)."""
+    return None if store_path is None else store_path / BOOKS_FOLDER
+
+
+def snapshot_revision(path: Path) -> int:
+    """The revision a snapshot folder (GraphStore.snapshot) holds, from its name `rev-N-...`."""
+    return int(path.name.split("-")[1])
+
+
 def remote_store(settings: Settings):
     from gros.store.remote import RemoteStore
 
@@ -96,7 +121,9 @@ def quad_text(quad: ox.Quad) -> str:
 class GraphStore:
     """The service's store: content graphs, runtime changes, revision."""
 
-    def __init__(self, settings: Settings, store: ox.Store | None = None):
+    def __init__(self, settings: Settings, store: ox.Store | None = None, books: ox.Store | None = None):
+        """`store`: a store opened elsewhere (else the one `settings` names); `books`: its
+        bookkeeping store (else the one inside `settings.store_path`, or the remote store)."""
         self.settings = settings
         # Only a store opened here may be reopened here (_renew_if_due); not one we were handed.
         self.renewable = store is None and not settings.remote and settings.store_path is not None
@@ -104,6 +131,9 @@ class GraphStore:
             store = remote_store(settings) if settings.remote else open_store(settings.store_path)
         self._store = store
         self.remote = not isinstance(store, ox.Store)
+        if books is None:
+            books = store if self.remote else open_store(books_path(settings.store_path))
+        self._books = books
         # The handle may be swapped by a reopen; `reading()` marks a reader that must not lose it.
         self._lock = threading.Lock()
         self._readers = 0
@@ -111,6 +141,8 @@ class GraphStore:
         self.reopens = 0  # times the writer reopened the store (tests, bench)
         self.meta = ox.NamedNode(settings.graph_base + "meta")
         self.dataset = ox.NamedNode(settings.base_iri + "dataset")
+        if not self.remote:
+            self._move_old_bookkeeping()
 
     # --- the handle ----------------------------------------------------------------------------
     @property
@@ -147,33 +179,58 @@ class GraphStore:
         with self._lock:
             if self._readers and self._store is not None:
                 return
-            self._store = None  # RocksDB closes with the handle's last reference
+            self._store = self._books = None  # RocksDB closes with the handle's last reference
             # Should the open fail, the write fails with a StoreError and the next one opens again.
             self._store = _reopen(self.settings.store_path)
+            self._books = _reopen(books_path(self.settings.store_path))
             self._writes_since_open = 0
             self.reopens += 1
+
+    # --- the bookkeeping -----------------------------------------------------------------------
+    def records(self, subject=None, predicate=None) -> list[ox.Quad]:
+        """The bookkeeping quads (in the graph `self.meta`) that match; None is a wildcard.
+        They are written with `apply`, like data: a quad whose graph is `self.meta` goes to the books."""
+        with self._lock:
+            self._readers += 1
+            books = self._books
+        try:
+            return list(books.quads_for_pattern(subject, predicate, None, self.meta))
+        finally:
+            with self._lock:
+                self._readers -= 1
+
+    def _move_old_bookkeeping(self) -> None:
+        """A store written before the bookkeeping had a store of its own keeps it in its graph
+        `self.meta`: move it to the books (once; the books first, so a crash repeats the move)."""
+        old = list(self._store.quads_for_pattern(None, None, None, self.meta))
+        if not old:
+            return
+        if not list(self._books.quads_for_pattern(self.dataset, REVISION, None, self.meta)):
+            self._books.extend(old)
+            self._books.flush()
+        self._store.update(f"DROP SILENT GRAPH {self.meta}")
+        self._store.flush()
 
     # --- reading -----------------------------------------------------------------------------
     @property
     def revision(self) -> int:
-        with self.reading() as store:
-            for quad in store.quads_for_pattern(self.dataset, REVISION, None, self.meta):
-                return int(quad.object.value)
+        for quad in self.records(self.dataset, REVISION):
+            return int(quad.object.value)
         return 0
 
     def loaded_hashes(self) -> dict[str, str]:
-        with self.reading() as store:
-            return {q.subject.value: q.object.value
-                    for q in store.quads_for_pattern(None, CONTENT_HASH, None, self.meta)}
+        return {q.subject.value: q.object.value for q in self.records(None, CONTENT_HASH)}
 
     def named_graphs(self) -> list[str]:
         with self.reading() as store:
-            return sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+            return sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g != self.meta)
 
     def has_graph(self, graph) -> bool:
         """Whether the named graph has quads (the default graph always exists)."""
         if isinstance(graph, ox.DefaultGraph):
             return True
+        if graph == self.meta and self.remote:
+            return False  # the remote store's bookkeeping graph is no client's graph
         with self.reading() as store:
             return store.contains_named_graph(graph)
 
@@ -189,28 +246,42 @@ class GraphStore:
         return (old if current else []), new
 
     def apply(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad], drop_graphs: Iterable[str] = ()) -> int:
-        """Remove and add quads (and drop whole graphs first) in one transaction; returns the new revision."""
+        """Remove and add quads (and drop whole graphs first); returns the new revision. Quads in
+        the graph `self.meta` are bookkeeping (see the module docstring for the order of the steps)."""
         self._renew_if_due()
         current = self.revision
         old_revision, new_revision = self._revision_change(current)
         skolem = Skolemizer(self.settings)
-        # A remote store keeps the default graph under a named stand-in (remote.py).
-        stored = self.store.outward if self.remote else (lambda quad: quad)
-        operations = [f"DROP SILENT GRAPH <{g}>" for g in drop_graphs]
-        removal = [quad_text(stored(q)) for q in [*removed, *old_revision]]
-        addition = [quad_text(stored(skolem.quad(q))) for q in [*added, *new_revision]]
-        # Still one request; blocks of a few thousand quads because Virtuoso refuses a DATA block
-        # of about 5,000 (docs/remote-stores.md). The revision bump is in the last block.
-        for start in range(0, len(removal), DATA_BLOCK):
-            operations.append("DELETE DATA {\n" + "\n".join(removal[start:start + DATA_BLOCK]) + "\n}")
-        for start in range(0, len(addition), DATA_BLOCK):
-            operations.append("INSERT DATA {\n" + "\n".join(addition[start:start + DATA_BLOCK]) + "\n}")
+        removed, added = list(removed), [skolem.quad(q) for q in added]
+        books_removed = [q for q in removed if q.graph_name == self.meta]
+        books_added = [q for q in added if q.graph_name == self.meta]
+        removed = [q for q in removed if q.graph_name != self.meta]
+        added = [q for q in added if q.graph_name != self.meta]
+        drop_graphs = [g for g in drop_graphs if g != self.meta.value]
         try:
-            self.store.update(" ;\n".join(operations))
+            if self.remote:
+                # One request: the remote store runs it as one transaction (bookkeeping included).
+                self.store.update(_operations([*removed, *books_removed, *old_revision],
+                                              [*added, *books_added, *new_revision], drop_graphs, self.store.outward))
+            else:
+                self._books.update(_operations([*books_removed, *old_revision], new_revision))
+                if removed or added or drop_graphs:
+                    self.store.update(_operations(removed, added, drop_graphs))
+                if books_added:
+                    self._books.update(_operations([], books_added))
         except OSError as err:
             raise StoreError(f"the store could not be written: {err}") from None
         self._writes_since_open += 1
         return current + 1
+
+    def flush(self) -> None:
+        self.store.flush()
+        if not self.remote:
+            self._books.flush()
+
+    def backup_books(self, folder: Path) -> None:
+        """A copy of the bookkeeping store in `folder` (beside a copy of the data store)."""
+        self._books.backup(str(folder))
 
     def sync(self, files: list[ContentFile]) -> SyncReport:
         """Load each content file into its named graph when its bytes changed since the last load.
@@ -230,7 +301,7 @@ class GraphStore:
             graph = ox.NamedNode(content.graph)
             skolem = Skolemizer(self.settings, prefix=content.stem)
             added = [skolem.quad(ox.Quad(t.subject, t.predicate, t.object, graph)) for t in content.triples]
-            removed = list(self.store.quads_for_pattern(graph, None, None, self.meta))
+            removed = self.records(graph)
             bookkeeping = [ox.Quad(graph, CONTENT_HASH, ox.Literal(digest), self.meta),
                            ox.Quad(graph, SOURCE_FILE, ox.Literal(self._relative(content.path)), self.meta)]
             if self.remote and self.store.replace_graph(content.graph, (q.triple for q in added)):
@@ -241,7 +312,7 @@ class GraphStore:
                 self.apply(removed, added + bookkeeping, drop_graphs=[content.graph])
             report.loaded.append(content.graph)
         for graph in sorted(set(known) - present):
-            removed = list(self.store.quads_for_pattern(ox.NamedNode(graph), None, None, self.meta))
+            removed = self.records(ox.NamedNode(graph))
             self.apply(removed, [], drop_graphs=[graph])
             report.removed.append(graph)
         return report
@@ -269,6 +340,22 @@ class GraphStore:
             return str(path.resolve().relative_to(self.settings.root.resolve()))
         except ValueError:
             return str(path)
+
+
+def _operations(removed: list[ox.Quad], added: list[ox.Quad], drop_graphs: Iterable[str] = (),
+                stored=lambda quad: quad) -> str:
+    """One SPARQL update request: drop the graphs, then remove and add the quads. `stored` maps
+    a quad to how the store keeps it (a remote store keeps the default graph under a named
+    stand-in, remote.py). Blocks of a few thousand quads because Virtuoso refuses a DATA block
+    of about 5,000 (docs/remote-stores.md)."""
+    operations = [f"DROP SILENT GRAPH <{g}>" for g in drop_graphs]
+    removal = [quad_text(stored(q)) for q in removed]
+    addition = [quad_text(stored(q)) for q in added]
+    for start in range(0, len(removal), DATA_BLOCK):
+        operations.append("DELETE DATA {\n" + "\n".join(removal[start:start + DATA_BLOCK]) + "\n}")
+    for start in range(0, len(addition), DATA_BLOCK):
+        operations.append("INSERT DATA {\n" + "\n".join(addition[start:start + DATA_BLOCK]) + "\n}")
+    return " ;\n".join(operations)
 
 
 def _reopen(path: Path, attempts: int = 50) -> ox.Store:

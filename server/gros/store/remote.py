@@ -92,11 +92,13 @@ class RemoteStore:
     """The service's store on a SPARQL 1.1 endpoint (one HTTP connection pool per process)."""
 
     def __init__(self, query_url: str, update_url: str | None, graph_store_url: str | None,
-                 default_graph: str, timeout: float = 30.0):
+                 default_graph: str, timeout: float = 30.0, bookkeeping_graph: str | None = None):
         self.query_url = query_url
         self.update_url = update_url
         self.graph_store_url = graph_store_url
         self.default_graph = ox.NamedNode(default_graph)
+        # gros's own bookkeeping (store/embedded.py): kept here, but no part of the dataset.
+        self.bookkeeping_graph = ox.NamedNode(bookkeeping_graph) if bookkeeping_graph else None
         self._own_graphs: frozenset | None = None
         # Credentials in the URLs (https://user:password@host/...) become Basic auth (httpx).
         self.http = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0), follow_redirects=False)
@@ -104,7 +106,8 @@ class RemoteStore:
     @classmethod
     def from_settings(cls, settings) -> "RemoteStore":
         return cls(settings.remote_query, settings.remote_update, settings.remote_graph_store,
-                   settings.graph_base + "default", timeout=settings.query_timeout)
+                   settings.graph_base + "default", timeout=settings.query_timeout,
+                   bookkeeping_graph=settings.graph_base + "meta")
 
     # --- the graph names as stored ------------------------------------------------------------
     def outward(self, quad: ox.Quad) -> ox.Quad:
@@ -126,7 +129,8 @@ class RemoteStore:
         whole-store reads (dumps, backups, GRAPH ?g of client queries) leave them out. Read once."""
         if self._own_graphs is None:
             described = self._select(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g a <{SD_SERVICE}> }} }}")
-            self._own_graphs = frozenset([*(ox.NamedNode(g) for g in STORE_GRAPHS),
+            bookkeeping = [self.bookkeeping_graph] if self.bookkeeping_graph else []
+            self._own_graphs = frozenset([*(ox.NamedNode(g) for g in STORE_GRAPHS), *bookkeeping,
                                           *(row["g"] for row in described if isinstance(row["g"], ox.NamedNode))])
         return self._own_graphs
 

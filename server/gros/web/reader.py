@@ -32,7 +32,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from gros.settings import Settings
-from gros.store.embedded import GraphStore
+from gros.store.embedded import snapshot_revision
 
 QUERIES = Path(__file__).parent / "page_queries"
 #: Entries of a view's general cache (counts, hierarchy, documentation per language, ...).
@@ -83,15 +83,15 @@ _MISSING = object()
 class View:
     """The store as it was at `revision`, read-only."""
 
-    def __init__(self, settings: Settings, path: Path | None, store=None):
+    def __init__(self, settings: Settings, path: Path | None, store=None, revision: int | None = None):
         self.settings = settings
         self.path = path
         # A remote store (remote.py) has no checkpoints: its view reads it live, so a page
         # may see a write that lands while it is being rendered (docs/remote-stores.md).
         self.store = store if store is not None else ox.Store.read_only(str(path))
-        # Read from the checkpoint itself: a write between "which revision?" and the
-        # checkpoint cannot make a view carry the wrong number.
-        self.revision = GraphStore(settings, store=self.store).revision
+        # Named by the checkpoint itself (its folder is named after its revision): a write between
+        # "which revision?" and the checkpoint cannot make a view carry the wrong number.
+        self.revision = revision if revision is not None else snapshot_revision(path)
         self.meta = ox.NamedNode(settings.graph_base + "meta")
         # The service's bookkeeping graph is not content: pages never show it.
         self.graphs = [g for g in self.store.named_graphs() if g != self.meta]
@@ -231,7 +231,8 @@ class Reader:
     def _open(self) -> View:
         path = self.service.store.snapshot(self.folder)
         if path is None:
-            return View(self.service.settings, None, store=self.service.store.store)
+            return View(self.service.settings, None, store=self.service.store.store,
+                        revision=self.service.store.revision)
         return View(self.service.settings, path)
 
     def _sweep(self) -> None:
