@@ -20,6 +20,7 @@ import pyoxigraph as ox
 
 from gros.reconciliation import properties as props
 from gros.reconciliation.normalise import Form, fold, forms, query_form, vocabulary
+from gros.errors import GrosError
 
 QUERIES = Path(__file__).parent / "queries"
 #: The types a service offers first (its manifest's defaultTypes), in this order.
@@ -33,7 +34,10 @@ _NAMES_OF_VALUES = [ox.NamedNode(p) for p in (
     "https://w3id.org/gros/def#iso3166Code", "https://w3id.org/gros/def#nutsCode")]
 
 
-class UnknownType(ValueError):
+class UnknownType(GrosError, ValueError):
+
+    status = 400
+    exit_code = 2
     pass
 
 

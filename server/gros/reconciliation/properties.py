@@ -15,6 +15,7 @@ import pyoxigraph as ox
 
 from gros.content.named_queries import parse_header
 from gros.reconciliation.normalise import fold, query_form
+from gros.errors import GrosError
 
 FOLDER = Path(__file__).parent / "properties"
 KINDS = ("entity", "string", "date", "integer")
@@ -22,8 +23,11 @@ _IRI = re.compile(r"^https?://\S+$")
 _YEAR = re.compile(r"^-?\d{4}")
 
 
-class PropertyError(ValueError):
+class PropertyError(GrosError, ValueError):
     """A property that is neither one of ours nor an IRI."""
+
+    status = 400
+    exit_code = 2
 
 
 @dataclass(frozen=True)

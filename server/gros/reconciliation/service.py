@@ -21,6 +21,7 @@ from gros.reconciliation import properties as props
 from gros.reconciliation.index import DEFAULT_TYPES, Index, UnknownType
 from gros.reconciliation.matching import DEFAULT_LIMIT, MAX_LIMIT, Candidate, Query, reconcile
 from gros.reconciliation.normalise import fold
+from gros.errors import GrosError
 
 VERSION = "0.2"
 LANGUAGES = ("en", "nl", "de", "fr")
@@ -38,8 +39,11 @@ _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__
                                 autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
-class RequestError(ValueError):
+class RequestError(GrosError, ValueError):
     """A request that does not follow the API; the message says what and where."""
+
+    status = 400
+    exit_code = 2
 
 
 def language(value: str | None) -> str:

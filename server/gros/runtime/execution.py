@@ -32,8 +32,11 @@ FORMAT_SYNONYMS = {"json-ld": "jsonld", "application/x-json+ld": "jsonld", "n3":
                    "rdf+xml": "rdfxml", "rdf/xml": "rdfxml", "n-triples": "ntriples", "nt": "ntriples"}
 
 
-class FormatConflict(ValueError):
+class FormatConflict(GrosError, ValueError):
     """Format parameters that name different formats."""
+
+    status = 400
+    exit_code = 2
 
 
 def requested_format(choices, offered, kind: str) -> str | None:
