@@ -40,7 +40,7 @@ from rdflib import Graph
 
 from server_fixture import auth
 from w3c_manifest import (Entry, KnownDeviation, check_status, load, media_type, same_graph, send, split_path,
-                          store_contents)
+                          store_left_as_found)  # noqa: F401 (autouse fixture)
 
 ENTRIES = load("graph-store-protocol")
 SUITE_SIZE = 12  # mf:GraphStoreProtocolTest entries (tests/w3c/graph-store-protocol/README.md)
@@ -124,14 +124,6 @@ class Exchange:
                 response = self.http.delete("/rdf-graphs", params={"default": ""}, headers=auth(self.server.token))
             assert response.status_code in (200, 204), (
                 f"restoring the default graph: {response.status_code} {response.text}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def store_left_as_found(client):
-    """The tests clean up after themselves: the shared store ends as it began (bookkeeping aside)."""
-    before = store_contents(client)
-    yield
-    assert store_contents(client) == before, "the W3C tests left the shared store changed"
 
 
 # --- implementations, one per manifest entry --------------------------------------------------------

@@ -47,7 +47,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 
 from server_fixture import GRAPH_BASE, auth
-from w3c_manifest import Entry, KnownDeviation, check_status, load, media_type, send, split_path, store_contents
+from w3c_manifest import (Entry, KnownDeviation, check_status, load, media_type, send, split_path,
+                          store_left_as_found)  # noqa: F401 (autouse fixture)
 
 ENTRIES = load("protocol")
 SUITE_SIZE = 34  # mf:ProtocolTest entries in the manifest (tests/w3c/protocol/README.md)
@@ -69,14 +70,6 @@ GRAPH_PARAMETERS = {"default-graph-uri", "named-graph-uri", "using-graph-uri", "
 FROM_CLAUSE = re.compile(r"(\bFROM\s+(?:NAMED\s+)?)<([^>]*)>", re.IGNORECASE)
 GRAPH_CLAUSE = re.compile(r"\bGRAPH\s*<([^>]*)>", re.IGNORECASE)
 CLEAR_ALL = re.compile(r"\b(?:CLEAR|DROP)\s+ALL\s*;", re.IGNORECASE)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def store_left_as_found(client):
-    """The tests clean up after themselves: the shared store ends as it began (bookkeeping aside)."""
-    before = store_contents(client)
-    yield
-    assert store_contents(client) == before, "the W3C tests left the shared store changed"
 
 
 # --- the exchange of one test ---------------------------------------------------------------------
