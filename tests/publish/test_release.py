@@ -12,7 +12,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -25,9 +24,9 @@ from gros.publish import release
 from gros.settings import Settings
 
 from official_shapes import DCAT_AP, DCAT_AP_NL, violations
+from invoke import run_gros
 
 ROOT = Path(__file__).resolve().parents[2]
-GROS_CLI = Path(sys.executable).with_name("gros")
 DATASET = URIRef("https://w3id.org/gros/dataset")
 DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")
 DAY = dt.date(2025, 3, 1)
@@ -137,8 +136,8 @@ def test_version_order_is_natural():
     assert release.version_key("2024.1") > release.version_key("2023.12")
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GROS_CLI), *args], capture_output=True, timeout=120)
+def cli(*args):
+    return run_gros(*args)
 
 
 def test_the_command_refuses_to_overwrite_and_bad_versions(first, root):
