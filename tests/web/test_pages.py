@@ -373,7 +373,7 @@ def test_the_query_page_is_served_to_browsers_at_sparql(client):
 # --- pure functions ---------------------------------------------------------------------------------
 
 def test_language_negotiation():
-    from gros.i18n import negotiate
+    from gros.web.i18n import negotiate
 
     assert negotiate(None, "de-AT;q=0.5, fr;q=0.9") == negotiate(None, "fr")
     assert negotiate("EN", "de").code == "en" and negotiate("EN", "de").explicit
@@ -383,7 +383,7 @@ def test_language_negotiation():
 
 
 def test_dates_keep_their_precision():
-    from gros.i18n import format_date
+    from gros.web.i18n import format_date
 
     assert format_date("1958", "en") == "1958"
     assert format_date("2012-09", "nl") == "september 2012"
