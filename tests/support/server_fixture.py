@@ -104,9 +104,10 @@ def content_root(folder: Path, data: Path | None = None) -> Path:
 
 
 def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[str, str] | None = None,
-                 data: Path | None = None) -> RunningServer:
+                 data: Path | None = None, start_timeout: float = START_TIMEOUT) -> RunningServer:
     """`env`: GROS_* settings of this server's own (the caller's GROS_* are never passed on);
-    `data`: a folder of Turtle files to serve instead of minimal.ttl."""
+    `data`: a folder of Turtle files to serve instead of minimal.ttl; `start_timeout`: longer for
+    a server of the whole data/, whose first start validates it all."""
     extra_env = env or {}
     root = content_root(folder / "root", data)
     store = root / "var" / "store"
@@ -122,7 +123,7 @@ def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[st
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)
     running = RunningServer(f"http://127.0.0.1:{port}", token, root, store, process, log)
-    deadline = began + START_TIMEOUT
+    deadline = began + start_timeout
     while True:
         if process.poll() is not None:
             pytest.fail(f"gros serve exited with {process.returncode} before it was ready:\n"
@@ -134,7 +135,7 @@ def start_server(folder: Path, token: str | None, *extra_args: str, env: dict[st
             pass
         if time.monotonic() > deadline:
             running.stop()
-            pytest.fail(f"gros serve did not answer GET /health with 200 within {START_TIMEOUT:g} s:\n"
+            pytest.fail(f"gros serve did not answer GET /health with 200 within {start_timeout:g} s:\n"
                         f"{' '.join(command)}\n{running.output()}")
         time.sleep(0.2)
     running.started_in = time.monotonic() - began

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 SCHEMA = """
@@ -151,10 +151,12 @@ class ChangeLog:
 
     # --- writing -------------------------------------------------------------------------------
     def _next_time(self, db) -> str:
-        """Now, but never earlier than the last write (a clock set back must not reorder the feed)."""
+        """Now, but always later than the last write (a clock set back must not reorder the feed)."""
         last = db.execute("SELECT MAX(published) FROM writes").fetchone()[0]
         current = now()
-        return max(current, last) if last else current
+        if last and current <= last:
+            current = (parse_time(last) + timedelta(microseconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return current
 
     def begin(self, actor: str, revision: int) -> int:
         """Record a pending write (before the store commits it); returns its id."""
