@@ -3,7 +3,7 @@
 An append-only SQLite database at `{store}/history/log.sqlite`, next to the store's own files and
 outside its dataset: no SPARQL query sees it. SQLite because the log is an ordered list of rows
 read by ranges (feed pages) and by resource (Memento), which is what an index on a table is for,
-and because it commits atomically and survives `kill -9` (WAL journal, synchronous=FULL).
+and because it commits atomically and survives `kill -9` (WAL journal).
 
 Tables:
 - `writes`: one row per accepted change: time (`published`, UTC, never earlier than the one
@@ -121,7 +121,10 @@ class ChangeLog:
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
+        # NORMAL in WAL mode: a commit survives a crash of the process, not always a power cut; the
+        # store itself (RocksDB without a sync per write) is no more durable than that, and what
+        # the store has and the log lacks is recorded at the next start (reconcile).
+        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     @contextmanager
