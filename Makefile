@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install assets dist validate test test-virtuoso serve export bench bench-workers bench-pages bench-reconcile bench-scale soak clean
+.PHONY: install assets dist validate test test-virtuoso serve export bench bench-workers bench-pages bench-reconcile bench-history bench-scale soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,11 @@ bench-pages: $(STAMP) $(ASSETS)  ## measure page render times on the shipped dat
 # against plain fuzzy matching, and a batch of 100 queries on /reconcile; appended to bench/RESULTS.md.
 bench-reconcile: $(STAMP)  ## measure reconciliation accuracy and the time of a batch of 100 queries
 	$(BIN)/python bench/reconcile.py
+
+# The change log (bench/history.py): its cost per write, feed page render time, size per 1,000
+# writes; appended to bench/RESULTS.md.
+bench-history: $(STAMP)  ## measure the change log's cost per write and the feed's render time
+	$(BIN)/python bench/history.py
 
 # The 10-million-triple benchmark (bench/scale.py): `gros load` (bulk path), start-up, named
 # queries, pages, the SHACL gate and memory at 1M and 10M generated triples, against `oxigraph load`

@@ -241,11 +241,21 @@ def backup(url, store_path, output, compress):
 
     if bool(url) == bool(store_path):
         _input_error("give either --url URL or --store PATH")
+    from gros.history import archive
+
     summary = (backups.backup_url(url, output, compress, base_iri=command_settings(None).base_iri) if url
                else backups.backup_store(store_path, output, compress))
     at = f" at revision {summary.revision}" if summary.revision is not None else ""
     click.echo(f"{summary.quads} quads in {summary.graphs} named graphs and the default graph{at} "
                f"written to {summary.path} (sha256 {summary.sha256})", err=True)
+    # The change log goes next to the backup (history/archive.py); --url reads the public
+    # interface only, so its restore starts a new history.
+    saved = archive.save(store_path, output) if store_path else None
+    if saved:
+        click.echo(f"the history (change log) written to {saved}", err=True)
+    elif url:
+        click.echo("the history is not in a --url backup: back up the stopped store with --store to keep it",
+                   err=True)
 
 
 @main.command()
@@ -262,9 +272,13 @@ def restore(store_path, no_checksum, file):
     """
     from gros.store import backup as backups
 
+    from gros.history import archive
+
     summary = backups.restore(file, store_path, check=not no_checksum)
     click.echo(f"{summary.quads} quads in {summary.graphs} named graphs restored into {summary.path}; "
                f"the store holds exactly the quads of {file}", err=True)
+    if archive.load(file, store_path):
+        click.echo(f"the history (change log) restored from {archive.companion(file)}", err=True)
 
 
 def _table(rows: list[dict]) -> str:
@@ -290,6 +304,11 @@ for _command in _PUBLISHING:
 from gros.cli.reconcile import reconcile as _reconcile  # noqa: E402
 
 main.add_command(_reconcile)
+
+# gros history (cli/history.py)
+from gros.cli.history import history as _history  # noqa: E402
+
+main.add_command(_history)
 
 
 if __name__ == "__main__":

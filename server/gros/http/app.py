@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from gros import patches
 from gros import __version__
 from gros.http import downloads
+from gros.http import feed
 from gros.http import graph_store
 from gros.web import pages
 from gros.http import named_queries as query_api
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.include_router(graph_store.router)
     app.include_router(downloads.router)  # /dumps, /export, /context.jsonld
     app.include_router(query_api.router)  # /queries
+    app.include_router(feed.router)  # /ldes: the change feed (LDES)
     app.include_router(reconcile.router)  # /reconcile: the Reconciliation Service API for OpenRefine
     # Linked-data pages (/, /id/..., /def, /dataset, /classes, /search, /map, /timeline) and
     # their static files; the security headers wrap everything, errors and 500s included.

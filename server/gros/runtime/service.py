@@ -12,6 +12,7 @@ import math
 import shutil
 import time
 from collections import Counter
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,14 @@ from gros.store.embedded import GraphStore
 from gros.ops.tokens import TokenSet
 from gros.runtime.workers import JobTimeout, Overloaded, WorkerDied, WorkerPool
 from gros.errors import GrosError
+from gros.history.keeper import STORE_ACTOR, History
+from gros.history.log import CONTENT_ACTOR
 
 log = logging.getLogger("gros.service")
+
+#: The name of the token that authorised the request being answered (set by check_token), so
+#: that the change log can say who made a write without every route passing it along.
+WRITER: ContextVar[str | None] = ContextVar("gros_writer", default=None)
 
 VALIDATED = ox.NamedNode("https://w3id.org/gros/def#validatedDigest")
 
@@ -81,6 +88,7 @@ class Service:
         self._revision_read = 0.0
         self.tokens = TokenSet.from_settings(settings)  # raises TokenFileError
         self.penalties = PenaltyBox(settings.penalty_seconds)
+        self.history: History | None = None  # the change log (history/); none for a remote store
 
     # --- life cycle ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -101,6 +109,9 @@ class Service:
         if known != [digest.hexdigest()]:
             old = [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(v), meta) for v in known]
             self.store.apply(old, [ox.Quad(self.store.dataset, VALIDATED, ox.Literal(digest.hexdigest()), meta)])
+        if not self.settings.remote:
+            self.history = History(self.settings, self.store)
+            self.history.catch_up(CONTENT_ACTOR if report.loaded or report.removed else STORE_ACTOR)
         self.store.flush()
         shutil.rmtree(self.snapshots, ignore_errors=True)  # left over from an earlier run
         self.snapshot = self.store.snapshot(self.snapshots)
@@ -199,6 +210,7 @@ class Service:
             raise WriteRefused("the update token is not valid", status=401,
                                headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
         log.info("write authorised by token %r", name)
+        WRITER.set(name)
         return name
 
     async def write(self, job: dict) -> WriteOutcome:
@@ -245,10 +257,24 @@ class Service:
             if not removed and not added and not drop:
                 return WriteOutcome(self.revision, 0, 0)
             loop = asyncio.get_running_loop()
-            revision = await loop.run_in_executor(None, lambda: self.store.apply(removed, added, drop_graphs=drop))
+            actor = job.get("actor") or WRITER.get() or "anonymous"
+            revision = await loop.run_in_executor(None, self._commit, actor, removed, added, drop)
             self._revision = revision
             await loop.run_in_executor(None, self._new_snapshot)
             return WriteOutcome(revision, len(added), len(removed))
+
+    def _commit(self, actor: str, removed, added, drop) -> int:
+        """The store commits the change, then the change log records it (history/keeper.py)."""
+        if self.history is None:
+            return self.store.apply(removed, added, drop_graphs=drop)
+        pending = self.history.before_commit(actor, removed, added, drop)
+        try:
+            revision = self.store.apply(removed, added, drop_graphs=drop)
+        except BaseException:
+            self.history.failed(pending)
+            raise
+        self.history.committed(pending, removed, added, revision)
+        return revision
 
     def _refuse_protected_graphs(self, graphs) -> None:
         for name in graphs:

@@ -21,6 +21,7 @@ from gros.web import browse
 from gros.web import catalogue
 from gros import formats
 from gros.web import i18n
+from gros.web import memento
 from gros.web import labels
 from gros.web import ontology_doc
 from gros.web import void
@@ -33,6 +34,7 @@ from gros.web.rendering import offset_param, STATIC, assets_built, context, lang
 
 router = APIRouter()
 router.include_router(browse.router)  # the browsing pages share this router: the app includes one
+router.include_router(memento.router)  # /timemap/id/...: the versions of a resource (Memento)
 
 
 def static_files() -> StaticFiles:
@@ -114,7 +116,23 @@ def _resource_page(request, view, lang, iri, path, headers, triples=None, templa
 
 @router.api_route("/id/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def resource(request: Request, rest: str):
-    return await _dereference(request, "/id/" + rest, describe, _resource_page)
+    # Memento (memento.py): with Accept-Datetime the version of that time, else the links to it.
+    if memento.asked(request):
+        return await memento.timegate(request, "/id/" + rest, _memento_page)
+    return memento.annotate(request, "/id/" + rest,
+                            await _dereference(request, "/id/" + rest, describe, _resource_page))
+
+
+@router.api_route("/memento/{seq:int}/id/{rest:path}", methods=["GET", "HEAD"], include_in_schema=False)
+async def resource_version(request: Request, seq: int, rest: str):
+    return await memento.memento(request, seq, rest, _memento_page)
+
+
+async def _memento_page(request: Request, iri: ox.NamedNode, path: str, triples, headers):
+    """The HTML page of a past version of a resource."""
+    lang = language(request)
+    async with reader(request).view() as view:
+        return await asyncio.to_thread(_resource_page, request, view, lang, iri, path, headers, triples=triples)
 
 
 def _suffix(ext: str) -> str:
