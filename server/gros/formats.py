@@ -46,15 +46,11 @@ class Format:
 def content_type(media_type: str) -> str:
     """The Content-Type header of a response in `media_type`: the one rule of the package.
 
-    Everything we write is UTF-8. We say so for text/* types (whose default charset would otherwise
-    be US-ASCII for some clients) and for the JSON, XML and RDF types we serve, whose readers
-    accept the parameter; other types (gzip, images) carry none."""
-    if media_type.startswith("text/") or media_type.endswith(_UTF8_SUFFIXES):
-        return f"{media_type}; charset=utf-8"
-    return media_type
+    Everything we write is UTF-8. Only text/* types take a charset parameter (without it some clients
+    read them as US-ASCII or Latin-1); for the application/* types we serve the encoding is fixed by
+    the format (JSON is UTF-8 by RFC 8259, which defines no charset parameter)."""
+    return f"{media_type}; charset=utf-8" if media_type.startswith("text/") else media_type
 
-
-_UTF8_SUFFIXES = ("+json", "+xml", "/json", "/xml", "/trig", "/n-triples", "/n-quads", "/turtle")
 
 Q, R = ox.QueryResultsFormat, ox.RdfFormat
 

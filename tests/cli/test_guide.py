@@ -59,7 +59,7 @@ def test_a_reader_gets_from_the_csv_to_a_joined_result(tmp_path):
             outputs.append(done.stdout.decode())
     text = "\n".join(outputs)
     # The joined table: the invented number of the CSV next to our name of the province and our bodies.
-    assert re.search(r"Limburg \(Netherlands\)\s+5200\s+7\s+.*Euregio Meuse-Rhine", text), text
+    assert re.search(r"Limburg \(Netherlands\)\s+5200\s+11\s+.*Euregio Meuse-Rhine", text), text
     # The Python blocks print the same join, from the store and from gros.load().
-    assert text.count("Limburg (Netherlands) 5200 7") == 2, text
+    assert text.count("Limburg (Netherlands) 5200 11") == 2, text
     assert (tmp_path / "commuters.ttl").is_file() and (tmp_path / "var" / "research").is_dir()

@@ -529,9 +529,9 @@ def test_answers_treaty_parties(run):
     assert benelux_states <= column(rows[BENELUX_1958], "party")
     assert benelux_states <= column(rows[BENELUX_2008], "party")
     assert column(rows[ANHOLT], "dateSigned") == {"1991-05-23"}
-    # The place of signature is a region since data v2: Anholt lies in the municipality of Isselburg.
+    # The place of signature is a region: Anholt lies in the municipality of Isselburg.
     assert column(rows[ANHOLT], "placeSigned") == {iri("region/isselburg")}
-    assert column(rows[ANHOLT], "placeLabel") == {"Isselburg"}
+    assert column(rows[ANHOLT], "placeSignedLabel") == {"Isselburg"}
 
 
 def test_answers_instruments_in_force(run):

@@ -16,6 +16,7 @@ from pyshacl import validate
 from rdflib import Graph, URIRef
 
 from ldes_client import AS, LDES, TREE, Harvester, _store
+from gros.content.skolem import BlankNodes
 from server_fixture import BASE, ROOT, dump_store, start_server
 
 EXTERNAL = ROOT / "tests" / "external" / "ldes"
@@ -62,6 +63,13 @@ def current_data(http) -> set:
     return triples
 
 
+def replayed(harvester: Harvester) -> set:
+    """The harvester's replay as a client reads the store: the feed names blank nodes by their skolem
+    IRI (the handle a client may send back), the Graph Store answers them as blank nodes."""
+    blank = BlankNodes(BASE)
+    return {blank.triple(t) for t in harvester.replay()}
+
+
 def harvest(http) -> Harvester:
     harvester = Harvester(http, BASE)
     harvester.discover()
@@ -81,7 +89,7 @@ def test_a_harvester_finds_the_feed_from_the_catalogue_and_replays_the_shipped_d
     objects = [m.object for m in harvester.members.values()]
     assert len(objects) == len(set(objects))
     assert BASE + "id/region/limburg-nl" in objects
-    assert harvester.replay() == current_data(http)
+    assert replayed(harvester) == current_data(http)
 
 
 def test_replay_after_writes_and_deletes_by_two_tokens_gives_the_current_data(http):
@@ -98,7 +106,7 @@ def test_replay_after_writes_and_deletes_by_two_tokens_gives_the_current_data(ht
     data = current_data(http)
 
     fresh = harvest(http)
-    assert fresh.replay() == data
+    assert replayed(fresh) == data
     kinds = [m.kind for m in sorted(fresh.members.values(), key=lambda m: m.published)
              if m.object == BASE + "id/test/feed-new"]
     assert kinds == ["Create", "Delete"]
@@ -106,7 +114,7 @@ def test_replay_after_writes_and_deletes_by_two_tokens_gives_the_current_data(ht
     before = len(early.members)
     early.read()  # polling: only the pages it had not finished
     assert len(early.members) > before
-    assert early.replay() == data
+    assert replayed(early) == data
 
     # Who and when: every change names its token's name, never the token.
     actors = {m.actor for m in fresh.members.values() if m.object == BASE + "id/region/limburg-nl"}

@@ -223,5 +223,6 @@ def _check_joined(stdout: str, path: Path) -> None:
             assert row["bodyCount"] == bodies.get(iri[code], 0), code
         else:
             assert pd.isna(row["region"]), code
-    assert joined.loc["NL42", "bodyCount"] == 5 and joined.loc["NL42", "cross_border_workers_per_1000"] == 21.7
+    assert joined.loc["NL42", "bodyCount"] == bodies[iri["NL42"]] >= 5  # Limburg (NL): Eurode, EMR, Rhine-Waal, ...
+    assert joined.loc["NL42", "cross_border_workers_per_1000"] == 21.7
     assert "13 of 14 rows matched a GROS region" in stdout and "not in the graph: NL31" in stdout

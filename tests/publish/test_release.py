@@ -37,9 +37,16 @@ def make_root(folder: Path) -> Path:
     for name in ("ontology", "shapes", "queries"):
         shutil.copytree(ROOT / name, folder / name)
     (folder / "data").mkdir()
-    for path in (ROOT / "tests" / "fixtures" / "valid" / "minimal.ttl", ROOT / "data" / "catalog.ttl",
-                 ROOT / "data" / "sources-reference.ttl"):  # the catalogue cites a reference source
+    for path in (ROOT / "tests" / "fixtures" / "valid" / "minimal.ttl", ROOT / "data" / "catalog.ttl"):
         shutil.copy(path, folder / "data" / path.name)
+    # The catalogue cites reference sources. Their publishers are organisations of the whole graph,
+    # which this small root does not describe: here they are named by their slug instead.
+    sources = Graph().parse(ROOT / "data" / "sources-reference.ttl")
+    for subject, publisher in list(sources.subject_objects(DCTERMS.publisher)):
+        if isinstance(publisher, URIRef) and str(publisher).startswith("https://w3id.org/gros/id/"):
+            sources.remove((subject, DCTERMS.publisher, publisher))
+            sources.add((subject, DCTERMS.publisher, Literal(str(publisher).rsplit("/", 1)[-1])))
+    sources.serialize(folder / "data" / "sources-reference.ttl", format="turtle")
     return folder
 
 

@@ -103,7 +103,7 @@ def test_a_running_server_backs_up_over_http(url_backup):
     assert graphs == {name for name in before if name != "DEFAULT" and before[name]}
 
 
-def test_a_server_on_the_restored_store_serves_the_same_graphs_at_the_same_revision(server, url_backup):
+def test_a_server_on_the_restored_store_serves_the_same_graphs_and_counts_on_from_the_revision(server, url_backup):
     folder, backup, before, at, _ = url_backup
     store = folder / "restored"
     restored = gros("restore", "--store", str(store), str(backup))
@@ -111,7 +111,9 @@ def test_a_server_on_the_restored_store_serves_the_same_graphs_at_the_same_revis
     running = wait_ready(spawn(folder, server.root, store, environment(TOKEN), log_name="restored.log"))
     try:
         with httpx.Client(base_url=running.url, timeout=30) as http:
-            assert revision(http) == at  # the content files were not loaded again
+            # An HTTP backup carries the revision but not the content hashes (bookkeeping is no part of
+            # the dataset), so the content files are loaded again: the revision goes on from `at`.
+            assert revision(http) > at
             assert dump_store(http) == before
     finally:
         running.stop()

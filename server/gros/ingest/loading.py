@@ -110,6 +110,7 @@ def prepare_content(settings: Settings) -> None:
     # alive for a while; without the store the service holds no lock, and the store can be opened
     # again at once.
     service.store = None
+    service.history = None  # the change log holds the store too
 
 
 def load_research_data(settings: Settings, graph: str, paths: list[Path]) -> LoadOutcome:

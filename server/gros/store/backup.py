@@ -41,6 +41,8 @@ import pyoxigraph as ox
 from gros import etags
 from gros.content.skolem import genid_prefix
 from gros.store.embedded import REVISION, StoreError, books_path, open_store
+
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 from gros.errors import GrosError
 from gros.namespaces import SD
 
@@ -283,6 +285,12 @@ def backup_url(url: str, path: Path, compress: bool = False, timeout: float = 30
                 complete = _dump_once(base, writer, names, revision, timeout, base_iri)
                 if not complete or _revision(base, timeout) != revision:
                     raise _Changed()
+                if base_iri and revision is not None:
+                    # The revision the backup was read at, as the bookkeeping records it: a server on
+                    # the restored store goes on counting from there, so no ETag it sends can equal one
+                    # sent before the backup for other content.
+                    writer.write_quads(f'<{base_iri}dataset> <{REVISION.value}> "{revision}"^^<{XSD_INTEGER}> '
+                                       f'<{base_iri}graph/meta> .\n'.encode())
         except _Changed:
             continue
         return Summary(path, writer.quads, len(names), writer.sha256, revision)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import quote
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request
@@ -28,7 +29,13 @@ from starlette.responses import Response
 from gros.errors import HTTPProblem
 from gros.history.changes import parse
 from gros.history.log import Event
-from gros.web.dereference import OFFERED, choose_format, iri_for, serialise, split_suffix
+from gros.web.dereference import (
+    OFFERED,
+    choose_format,
+    iri_for,
+    serialise,
+    split_suffix,
+)
 
 router = APIRouter()
 LINK_FORMAT = "application/link-format"
@@ -44,6 +51,8 @@ def http_date(event: Event) -> str:
 
 
 def _links(path: str, memento: Event | None = None) -> list[str]:
+    # A header value holds no control characters: the path as it travels in a URL (percent-encoded).
+    path = quote(path, safe="/:@!$&'()*+,;=-._~%")
     links = [f'<{path}>; rel="original timegate"', f'</timemap{path}>; rel="timemap"; type="{LINK_FORMAT}"']
     if memento is not None:
         links.append(f'<{memento_path(memento.seq, path)}>; rel="memento"; datetime="{http_date(memento)}"')
