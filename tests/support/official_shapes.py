@@ -16,6 +16,8 @@ DCAT_AP = ("dcat-ap/shapes.ttl", "dcat-ap/range.ttl", "dcat-ap/deprecateduris.tt
 #: DCAT-AP-NL 3.0 adds these to DCAT-AP.
 DCAT_AP_NL = ("dcat-ap-nl/dcat-ap-nl-SHACL.ttl", "dcat-ap-nl/dcat-ap-nl-SHACL-klassebereik.ttl",
               "dcat-ap-nl/dcat-ap-nl-SHACL-klassebereik-codelijsten.ttl")
+#: DCAT-AP-NL 3.0's recommended properties (every shape a sh:Warning).
+DCAT_AP_NL_RECOMMENDED = ("dcat-ap-nl/dcat-ap-nl-SHACL-aanbevolen.ttl",)
 CPOV = ("cpov/core-public-organisation-ap-SHACL.ttl",)
 ELI_PROFILE = HERE / "shapes" / "eli-profile.ttl"
 
@@ -36,3 +38,16 @@ def violations(data: Graph, files: tuple[str, ...]) -> tuple[int, str]:
     sh = "http://www.w3.org/ns/shacl#"
     count = len(list(report.query(f"SELECT ?r WHERE {{ ?r <{sh}resultSeverity> <{sh}Violation> }}")))
     return count, text
+
+
+def results(data: Graph, files: tuple[str, ...]) -> list[tuple[str, str, str, str]]:
+    """Every validation result of `data` against the shapes, of any severity, as sorted
+    (focus node, result path, source shape, severity local name) tuples."""
+    _conforms, report, _text = pyshacl.validate(data, shacl_graph=shapes(files), inference="none",
+                                                advanced=True, allow_warnings=True)
+    sh = "http://www.w3.org/ns/shacl#"
+    rows = report.query(f"""SELECT ?focus ?path ?shape ?severity WHERE {{
+        ?r a <{sh}ValidationResult> ; <{sh}focusNode> ?focus ; <{sh}resultSeverity> ?severity ;
+           <{sh}sourceShape> ?shape . OPTIONAL {{ ?r <{sh}resultPath> ?path }} }}""")
+    return sorted((str(r.focus), str(r.path or ""), str(r.shape), str(r.severity).rsplit("#", 1)[-1])
+                  for r in rows)
