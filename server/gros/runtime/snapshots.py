@@ -53,7 +53,9 @@ def sweep(folder: Path, keep: Path | None) -> int:
             continue
         lock = lock_path(path)
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT)
+            # Only published checkpoints have a lock file: one being written (RocksDB makes it
+            # as `<name>.tmp` and renames it) or not yet published is never touched.
+            fd = os.open(lock, os.O_RDWR)
         except OSError:
             continue
         try:
