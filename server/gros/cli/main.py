@@ -171,7 +171,7 @@ def query(root, name, params, fmt, list_only, lang, store_path):
 
 @main.command()
 @ROOT_OPTION
-@setting_options("host", "port", "store_path", "query_timeout", "timeout_penalty", "workers", "max_rows", "max_body",
+@setting_options("host", "port", "store_path", "query_timeout", "timeout_penalty", "workers", "query_threads", "cache_bytes", "max_rows", "max_body",
                  "allow_service", "rate_queries", "rate_writes", "rate_burst_seconds", "remote_query",
                  "remote_update", "remote_graph_store")
 def serve(root, **flags):
