@@ -1,5 +1,6 @@
 """The limits of `gros serve`, over real HTTP: the time limit (--query-timeout 3), the row limit
-(--max-rows 50) and overload (--workers 2, and a queue wait of 2 s before 503).
+(--max-rows 50) and overload (a serving process's query threads busy, and a queue wait of 2 s
+before 503).
 
 Slow queries are cross products of the whole store, which Oxigraph cannot finish in seconds.
 After each test the fixture waits until both workers are back, so later tests are not affected
@@ -122,17 +123,23 @@ def test_a_result_within_the_limit_has_no_truncation_header(client):
     assert "gros-result-truncated" not in response.headers
 
 
-def test_overload_is_503_with_retry_after(server):
-    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-        slow = [pool.submit(timed_get, server.url, SLOW) for _ in range(WORKERS)]
-        time.sleep(0.5)  # both workers are busy now
-        response, elapsed = timed_get(server.url, "ASK {}")
-        assert response.status_code == 503, response.text
-        assert int(response.headers["retry-after"]) >= 1
-        message = problem(response)["error"]
-        assert "busy" in message and "--workers" in message
-        assert elapsed < QUEUE_WAIT + 1.5, elapsed
-        assert [f.result()[0].status_code for f in slow] == [503] * WORKERS
+def test_overload_is_503_with_retry_after(tmp_path):
+    # One serving process running one query at a time: a second query waits QUEUE_WAIT for the
+    # thread the slow one holds, then gets 503.
+    server = start_server(tmp_path, None, "--workers", "1", "--query-threads", "1", "--query-timeout", "8")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(timed_get, server.url, SLOW)
+            time.sleep(1.0)  # the one query thread is busy now
+            response, elapsed = timed_get(server.url, "ASK {}")
+            assert response.status_code == 503, response.text
+            assert int(response.headers["retry-after"]) >= 1
+            message = problem(response)["error"]
+            assert "busy" in message and "--workers" in message
+            assert elapsed < QUEUE_WAIT + 1.5, elapsed
+            assert slow.result()[0].status_code == 503
+    finally:
+        server.stop()
 
 
 def restarts(server) -> int:
