@@ -18,7 +18,7 @@ import warnings
 import pytest
 from rdflib import RDF, BNode, Graph, Literal, Namespace, URIRef
 
-from w3c_manifest import load, media_type, store_contents
+from w3c_manifest import load, media_type, store_left_as_found  # noqa: F401 (autouse fixture)
 
 ENTRIES = load("service-description")
 SUITE_SIZE = 3
@@ -129,14 +129,6 @@ def schema_problems(graph: Graph) -> list[str]:
         if len(list(graph.objects(dataset, SD.defaultGraph))) > 1:
             problems.append(f"the dataset {dataset} has more than one sd:defaultGraph")
     return problems
-
-
-@pytest.fixture(scope="module", autouse=True)
-def store_left_as_found(client):
-    """The tests clean up after themselves: the shared store ends as it began (bookkeeping aside)."""
-    before = store_contents(client)
-    yield
-    assert store_contents(client) == before, "the W3C tests left the shared store changed"
 
 
 # --- implementations, one per manifest entry --------------------------------------------------------

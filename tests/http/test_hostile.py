@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from server_fixture import QUERY_TIMEOUT, TOKEN, auth, problem, update, wait_for_workers
+from server_fixture import SHORT_TIMEOUT, TOKEN, auth, problem, update, wait_for_workers
 
 QUERY = {"Content-Type": "application/sparql-query"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -168,30 +168,30 @@ def test_five_thousand_unions_are_400(client):
     assert "5001 groups" in message and "VALUES" in message
 
 
-def test_an_enormous_flat_query_stops_at_the_time_limit(client, server):
+def test_an_enormous_flat_query_stops_at_the_time_limit(limited_server):
     """10,000 joined patterns pass the shape limits; Oxigraph plans them for longer than the
-    time limit, and the worker is stopped: 503 naming the limit, in time, not a crash."""
+    time limit, and the worker is stopped: 503 naming the limit, not a crash."""
+    import httpx
+
     query = "SELECT * WHERE { " + " . ".join(f"?s{i % 7} <http://example.org/p> ?o{i}" for i in range(10_000)) + " }"
-    began = time.monotonic()
-    response = client.post("/sparql", content=query, headers=QUERY, timeout=QUERY_TIMEOUT + 20)
-    took = time.monotonic() - began
+    response = httpx.post(limited_server.sparql, content=query, headers=QUERY, timeout=120)
     assert response.status_code in (400, 503), response.text
     if response.status_code == 503:
-        assert "--query-timeout" in problem(response)["error"]
-        assert took < QUERY_TIMEOUT + 3
-    wait_for_workers(server.url)
+        message = problem(response)["error"]
+        assert "--query-timeout" in message and f"{SHORT_TIMEOUT:g} s" in message
+    wait_for_workers(limited_server.url, timeout=120)
+    assert httpx.get(limited_server.sparql, params={"query": "ASK {}"}, timeout=120).status_code == 200
 
 
 @pytest.mark.parametrize("pattern", ["^(a+)+$", "(a|aa)*c", "(a*)*b", "^(([a-z])+.)+[A-Z]([a-z])+$", "^(.*a){20}b$"])
-def test_pathological_regular_expressions_return_quickly(client, pattern):
+def test_pathological_regular_expressions_are_answered(client, pattern):
     """Oxigraph's regex engine (Rust `regex`) is linear in the input: the classic catastrophic
-    patterns on a 100,000-character string answer in well under the time limit."""
+    patterns on a 100,000-character string are answered. A backtracking engine would never end
+    them, and the time limit would turn them into a 503."""
     subject = "a" * 100_000 + "!"
     query = f'SELECT (REGEX("{subject}", "{pattern}") AS ?m) WHERE {{}}'
-    began = time.monotonic()
     response = client.post("/sparql", content=query, headers={**QUERY, "Accept": "application/json"})
     assert response.status_code == 200, response.text
-    assert time.monotonic() - began < QUERY_TIMEOUT
     assert response.json()["results"]["bindings"][0].get("m", {}).get("value") in (None, "false")
 
 
@@ -455,14 +455,24 @@ def test_tokens_never_reach_the_log_but_their_names_do(guarded):
     assert "'alice'" in log
 
 
+def at_once(count: int, send) -> list:
+    """`count` requests sent together: the rate limiter sees them within a moment, so the answers do
+    not depend on how fast the machine is (one by one, a slow machine refills the bucket between them)."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda _: send(), range(count)))
+
+
 def test_queries_past_the_rate_limit_are_429_with_retry_after(guarded):
     import httpx
 
     me, other = as_client(), as_client()
-    codes = [httpx.get(guarded.sparql, params={"query": "ASK {}"}, headers=me).status_code for _ in range(10)]
-    assert codes[:4] == [200] * 4 and 429 in codes  # a burst of 2 s at 2 a second, then the limit
-    refused = httpx.get(guarded.sparql, params={"query": "ASK {}"}, headers=me)
-    assert refused.status_code == 429
+    answers = at_once(20, lambda: httpx.get(guarded.sparql, params={"query": "ASK {}"}, headers=me, timeout=60))
+    codes = [a.status_code for a in answers]
+    # a burst of 2 s at 2 a second, then the limit (20 requests would need 8 s to earn their tokens)
+    assert set(codes) == {200, 429} and codes.count(200) >= 4, codes
+    refused = next(a for a in answers if a.status_code == 429)
     assert int(refused.headers["retry-after"]) >= 1
     assert "--rate-queries" in problem(refused)["error"]
     # another client is not affected, and health checks are never limited
@@ -474,8 +484,12 @@ def test_queries_past_the_rate_limit_are_429_with_retry_after(guarded):
 
 def test_writes_past_the_rate_limit_are_429_even_without_a_valid_token(guarded):
     me = as_client()
-    codes = [_write(guarded, "guess-number-" + str(n), me).status_code for n in range(4)]
-    assert codes[:2] == [401, 401] and 429 in codes
+    answers = at_once(12, lambda: _write(guarded, "guess-number", me))
+    codes = [a.status_code for a in answers]
+    assert set(codes) == {401, 429} and codes.count(401) >= 2, codes  # a burst of 2, then the limit
+    refused = next(a for a in answers if a.status_code == 429)
+    assert "--rate-writes" in problem(refused)["error"]
+    # sent right away, a valid token is refused as well: the limit comes before the token check
     refused = _write(guarded, ALICE, me)
     assert refused.status_code == 429 and "--rate-writes" in problem(refused)["error"]
 

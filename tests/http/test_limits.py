@@ -1,10 +1,10 @@
-"""The limits of `gros serve`, over real HTTP: the time limit (--query-timeout 3), the row limit
-(--max-rows 50) and overload (a serving process's query threads busy, and a queue wait of 2 s
-before 503).
+"""The limits of `gros serve`, over real HTTP: the time limit, the row limit (--max-rows 50) and
+overload (a serving process's query threads busy, and a queue wait of 2 s before 503).
 
-Slow queries are cross products of the whole store, which Oxigraph cannot finish in seconds.
-After each test the fixture waits until both workers are back, so later tests are not affected
-by the workers these tests have killed.
+The time limit is tested on `limited_server` (--query-timeout 3) with RUNAWAY, a query that never
+ends on its own, so what is checked is what the limit does (503 naming the setting, the worker that
+ran the query killed and replaced, the server answering others), never how long anything took.
+The other tests use the shared `server`, whose limit ordinary work never meets.
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from server_fixture import MAX_ROWS, MINIMAL_GRAPH, QUERY_TIMEOUT, WORKERS, problem, start_server, wait_for_workers
+from server_fixture import (MAX_ROWS, MINIMAL_GRAPH, RUNAWAY, SHORT_TIMEOUT, WORKERS, problem, query_workers, running,
+                            start_server, wait_for_workers, worker_restarts)
 
-SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
-        "?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }")
-QUEUE_WAIT = 2.0  # Settings.queue_timeout; `gros serve` has no flag for it
+#: Waiting for something to happen (a worker replaced, a query stopped): generous, the machine may be loaded.
+PATIENCE = 120.0
 
 
 @pytest.fixture(autouse=True)
@@ -29,55 +29,60 @@ def workers_back(server):
     wait_for_workers(server.url)
 
 
-def timed_get(url: str, query: str, timeout: float = 30) -> tuple[httpx.Response, float]:
-    began = time.monotonic()
-    response = httpx.get(url + "/sparql", params={"query": query}, timeout=timeout,
-                         headers={"Accept": "application/sparql-results+json, application/json"})
-    return response, time.monotonic() - began
+def get(url: str, query: str, timeout: float = PATIENCE) -> httpx.Response:
+    return httpx.get(url + "/sparql", params={"query": query}, timeout=timeout,
+                     headers={"Accept": "application/sparql-results+json, application/json"})
 
 
 @dataclass
 class AfterTimeout:
     slow: httpx.Response
-    slow_took: float
     next: httpx.Response  # a simple query sent right after the 503
-    next_took: float
     health: int
+    workers_before: set[int]
+    workers_after: set[int]
+    restarts: int  # workers replaced during the slow query
     workers_back: bool
 
 
 @pytest.fixture(scope="module")
-def after_timeout(server) -> AfterTimeout:
-    """One slow query (it costs the time limit), then what the server does right after it."""
-    wait_for_workers(server.url)
-    slow, slow_took = timed_get(server.url, SLOW)
-    following, next_took = timed_get(server.url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-    health = httpx.get(server.url + "/health", timeout=5).status_code
+def after_timeout(limited_server) -> AfterTimeout:
+    """One runaway query (stopped at the time limit), then what the server does right after it."""
+    wait_for_workers(limited_server.url, timeout=PATIENCE)
+    workers_before, restarts_before = query_workers(limited_server), worker_restarts(limited_server)
+    slow = get(limited_server.url, RUNAWAY)
+    following = get(limited_server.url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    health = httpx.get(limited_server.url + "/health", timeout=30).status_code
     try:
-        wait_for_workers(server.url, WORKERS, timeout=20)
+        wait_for_workers(limited_server.url, WORKERS, timeout=PATIENCE)
         back = True
     except AssertionError:
         back = False
-    return AfterTimeout(slow, slow_took, following, next_took, health, back)
+    return AfterTimeout(slow, following, health, workers_before, query_workers(limited_server),
+                        worker_restarts(limited_server) - restarts_before, back)
 
 
 def test_a_query_past_the_time_limit_is_503(after_timeout):
     assert after_timeout.slow.status_code == 503, after_timeout.slow.text
 
 
-def test_the_time_limit_stops_the_query_in_time(after_timeout):
-    assert QUERY_TIMEOUT - 0.5 <= after_timeout.slow_took < QUERY_TIMEOUT + 2, after_timeout.slow_took
-
-
 def test_the_time_limit_message_names_the_setting(after_timeout):
     message = problem(after_timeout.slow)["error"]
-    assert "--query-timeout" in message and f"{QUERY_TIMEOUT:g} s" in message
+    assert "--query-timeout" in message and f"{SHORT_TIMEOUT:g} s" in message
 
 
-def test_the_server_answers_fast_right_after_a_timeout(after_timeout):
+def test_the_time_limit_kills_the_worker_that_ran_the_query(after_timeout):
+    """pyoxigraph cannot cancel a query: the worker process is killed, which frees its CPU."""
+    assert len(after_timeout.workers_before) == WORKERS, after_timeout.workers_before
+    gone = after_timeout.workers_before - after_timeout.workers_after
+    assert len(gone) == 1, (after_timeout.workers_before, after_timeout.workers_after)
+    assert not any(running(pid) for pid in gone)
+    assert after_timeout.restarts == 1
+
+
+def test_the_server_answers_right_after_a_timeout(after_timeout):
     assert after_timeout.next.status_code == 200, after_timeout.next.text
     assert int(after_timeout.next.json()["results"]["bindings"][0]["n"]["value"]) > 0
-    assert after_timeout.next_took < 1.5, after_timeout.next_took
 
 
 def test_health_is_200_right_after_a_timeout(after_timeout):
@@ -85,8 +90,10 @@ def test_health_is_200_right_after_a_timeout(after_timeout):
 
 
 def test_the_stopped_worker_is_replaced(after_timeout):
-    # both workers can run a query at the same time again
+    # both workers can run a query at the same time again, in processes of their own
     assert after_timeout.workers_back
+    assert len(after_timeout.workers_after) == WORKERS
+    assert len(after_timeout.workers_after - after_timeout.workers_before) == 1
 
 
 def test_select_is_cut_at_the_row_limit_with_a_header(client):
@@ -123,23 +130,33 @@ def test_a_result_within_the_limit_has_no_truncation_header(client):
     assert "gros-result-truncated" not in response.headers
 
 
-def test_overload_is_503_with_retry_after(tmp_path):
-    # One serving process running one query at a time: a second query waits QUEUE_WAIT for the
-    # thread the slow one holds, then gets 503.
-    server = start_server(tmp_path, None, "--workers", "1", "--query-threads", "1", "--query-timeout", "8")
-    try:
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            slow = pool.submit(timed_get, server.url, SLOW)
-            time.sleep(1.0)  # the one query thread is busy now
-            response, elapsed = timed_get(server.url, "ASK {}")
-            assert response.status_code == 503, response.text
-            assert int(response.headers["retry-after"]) >= 1
-            message = problem(response)["error"]
-            assert "busy" in message and "--workers" in message
-            assert elapsed < QUEUE_WAIT + 1.5, elapsed
-            assert slow.result()[0].status_code == 503
-    finally:
-        server.stop()
+@pytest.fixture(scope="module")
+def one_worker_server(tmp_path_factory):
+    """One worker, and a time limit far beyond the 2 s a query waits for a free worker: while a
+    runaway query holds the worker, the next query is refused as overload, not let through."""
+    running = start_server(tmp_path_factory.mktemp("gros-one-worker"), None, "--workers", "1", "--query-threads", "1",
+                           query_timeout=10)
+    yield running
+    running.stop()
+
+
+def test_overload_is_503_with_retry_after(one_worker_server):
+    server = one_worker_server
+    wait_for_workers(server.url, 1, timeout=PATIENCE)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(get, server.url, RUNAWAY)
+        deadline = time.monotonic() + PATIENCE
+        while httpx.get(server.url + "/health", timeout=30).json()["workers_idle"] > 0:  # until it runs
+            assert time.monotonic() < deadline and not slow.done(), "the runaway query never took the worker"
+            time.sleep(0.1)
+        response = get(server.url, "ASK {}")
+        assert response.status_code == 503, response.text
+        assert int(response.headers["retry-after"]) >= 1
+        message = problem(response)["error"]
+        assert "busy" in message and "--workers" in message
+        assert slow.result().status_code == 503  # the runaway one, at the time limit
+    wait_for_workers(server.url, 1, timeout=PATIENCE)
+    assert get(server.url, "ASK {}").status_code == 200
 
 
 def restarts(server) -> int:
@@ -158,47 +175,47 @@ MEDIUM = (f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{MINIMAL_GRAPH}> {{ ?a ?b ?c
           f"GRAPH <{MINIMAL_GRAPH}> {{ ?d ?e ?f }} FILTER(STRLEN(CONCAT(STR(?c), STR(?f))) > 1) }}")
 
 
-def test_a_client_that_hangs_up_does_not_cost_a_worker_process(tmp_path):
-    # A server of its own with a generous time limit, so that the abandoned query ends by itself
-    # however busy the machine is.
-    server = start_server(tmp_path, None, "--query-timeout", "60")
-    try:
-        response, took = timed_get(server.url, MEDIUM, timeout=60)
-        assert response.status_code == 200, response.text
-        before = restarts(server)
-        for _ in range(2):
-            hang_up_during(server, MEDIUM, after=min(0.1, took / 3))
-            wait_for_workers(server.url, WORKERS, timeout=60)
-        # The abandoned queries ran to their end in their workers, which were then reused.
-        assert restarts(server) == before, f"the query took {took:.2f} s"
-        assert timed_get(server.url, "ASK {}")[0].status_code == 200
-    finally:
-        server.stop()
+def test_a_client_that_hangs_up_does_not_cost_a_worker_process(server):
+    # The shared server's time limit is generous, so the abandoned query ends by itself however
+    # busy the machine is; the client hangs up long before (a query of this size takes a while
+    # to send and plan, and the count has thousands of rows to go through).
+    assert get(server.url, MEDIUM).status_code == 200
+    before, workers = worker_restarts(server), query_workers(server)
+    for _ in range(2):
+        hang_up_during(server, MEDIUM, after=0.05)
+        wait_for_workers(server.url, WORKERS, timeout=PATIENCE)
+    # The abandoned queries ran to their end in their workers, which were then reused.
+    assert worker_restarts(server) == before
+    assert query_workers(server) == workers
+    assert get(server.url, "ASK {}").status_code == 200
 
 
-def test_an_abandoned_runaway_query_is_still_stopped_at_the_time_limit(server):
-    before = restarts(server)
-    hang_up_during(server, SLOW, after=0.3)
-    deadline = time.monotonic() + QUERY_TIMEOUT + 10
-    while restarts(server) == before:
+def test_an_abandoned_runaway_query_is_still_stopped_at_the_time_limit(limited_server):
+    wait_for_workers(limited_server.url, timeout=PATIENCE)
+    before, workers = worker_restarts(limited_server), query_workers(limited_server)
+    hang_up_during(limited_server, RUNAWAY, after=0.3)
+    deadline = time.monotonic() + PATIENCE
+    while worker_restarts(limited_server) == before:
         assert time.monotonic() < deadline, "the abandoned query was never stopped"
         time.sleep(0.2)
-    wait_for_workers(server.url, WORKERS, timeout=20)
+    gone = workers - query_workers(limited_server)
+    assert len(gone) == 1 and not any(running(pid) for pid in gone)
+    wait_for_workers(limited_server.url, WORKERS, timeout=PATIENCE)
 
 
 def test_a_replaced_worker_takes_jobs_only_once_it_is_ready(tmp_path):
     # One worker and a 1 s limit, shorter than a new worker needs to start and warm up. A
     # replacement that took a job before it was ready spent that job's time limit on its start,
     # timed out and was replaced in turn: one runaway query cost every following one.
-    server = start_server(tmp_path, None, "--query-timeout", "1", "--workers", "1")
+    server = start_server(tmp_path, None, "--workers", "1", query_timeout=1)
     try:
-        before = restarts(server)
-        response, _ = timed_get(server.url, SLOW)
+        before = worker_restarts(server)
+        response = get(server.url, RUNAWAY)
         assert response.status_code == 503 and "--query-timeout" in problem(response)["error"]
         answers = []
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + PATIENCE
         while time.monotonic() < deadline:
-            response, _ = timed_get(server.url, "ASK {}")
+            response = get(server.url, "ASK {}")
             answers.append((response.status_code, "" if response.status_code == 200 else problem(response)["error"]))
             if response.status_code == 200:
                 break
@@ -206,6 +223,6 @@ def test_a_replaced_worker_takes_jobs_only_once_it_is_ready(tmp_path):
         # it is never run by a worker that is still starting.
         assert answers[-1][0] == 200, answers
         assert not [a for a in answers if "--query-timeout" in a[1]], answers
-        assert restarts(server) == before + 1
+        assert worker_restarts(server) == before + 1
     finally:
         server.stop()

@@ -20,9 +20,9 @@ from gros.ingest.loading import LoadRefused, load_research_data
 from gros.settings import Settings
 
 from server_fixture import start_server
+from invoke import run_gros
 
 ROOT = Path(__file__).resolve().parents[2]
-GROS_CLI = Path(sys.executable).with_name("gros")
 GRAPH = "https://example.org/graph/survey"
 LIMBURG = "https://w3id.org/gros/id/region/limburg-nl"
 
@@ -104,8 +104,8 @@ def loaded(small_content, tmp_path_factory):
     return folder
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GROS_CLI), *args], capture_output=True, timeout=180)
+def cli(*args):
+    return run_gros(*args)
 
 
 def test_one_query_joins_the_loaded_graph_with_ours(loaded, small_content):

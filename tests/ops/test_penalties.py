@@ -10,10 +10,8 @@ import pytest
 
 from gros.ops.penalties import MAX_DOUBLINGS, MEMORY_SECONDS, PenaltyBox
 from gros.settings import Settings
-from server_fixture import problem, start_server, wait_for_workers
+from server_fixture import RUNAWAY as SLOW, SHORT_TIMEOUT, problem, start_server, wait_for_workers
 
-SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
-        "?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }")
 QUICK = "ASK { ?s ?p ?o }"
 PENALTY = 3.0
 
@@ -93,7 +91,7 @@ def test_the_default_penalty_is_the_time_limit_on_a_public_address_and_none_on_l
 @pytest.fixture(scope="module")
 def penalised(tmp_path_factory):
     folder = tmp_path_factory.mktemp("penalty")
-    server = start_server(folder, None, "--query-timeout", "1", "--timeout-penalty", f"{PENALTY:g}")
+    server = start_server(folder, None, "--timeout-penalty", f"{PENALTY:g}", query_timeout=SHORT_TIMEOUT)
     wait_for_workers(server.url)
     yield server
     server.stop()

@@ -8,8 +8,6 @@ the content holds; and each check fails when it should.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -24,9 +22,9 @@ from gros.settings import Settings
 from gros.content.files import to_rdflib
 
 from official_shapes import CPOV, DCAT_AP, DCAT_AP_NL, ELI_PROFILE, EXTERNAL, violations
+from invoke import run_gros
 
 ROOT = Path(__file__).resolve().parents[2]
-GROS_CLI = Path(sys.executable).with_name("gros")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 ELI = Namespace("http://data.europa.eu/eli/ontology#")
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -235,8 +233,8 @@ def test_void_counts_what_the_content_holds(profiles, files, quads):
 
 # --- the command ----------------------------------------------------------------------------------------
 
-def run(*args, cwd=ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GROS_CLI), *args], cwd=cwd, capture_output=True, timeout=120)
+def run(*args, cwd=ROOT):
+    return run_gros(*args, cwd=cwd)
 
 
 def test_gros_export_writes_nquads_that_keep_the_graphs(tmp_path, quads):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from gros.publish import outlinks
 from gros.settings import Settings
+from invoke import run_gros
 
 ROOT = Path(__file__).resolve().parents[2]
-GROS_CLI = Path(sys.executable).with_name("gros")
 GROS = "https://w3id.org/gros/def#"
 
 
@@ -71,8 +69,7 @@ def bad_root(tmp_path) -> Path:
 
 
 def test_malformed_identifiers_fail_the_command(bad_root):
-    done = subprocess.run([str(GROS_CLI), "links", "--root", str(bad_root), "--format", "json"],
-                          capture_output=True, timeout=120)
+    done = run_gros("links", "--root", str(bad_root), "--format", "json")
     assert done.returncode == 1, done.stderr.decode()
     result = json.loads(done.stdout)
     found = {(m["kind"], m["value"]) for m in result["malformed"]}
@@ -82,6 +79,6 @@ def test_malformed_identifiers_fail_the_command(bad_root):
 
 
 def test_the_command_passes_on_the_shipped_data():
-    done = subprocess.run([str(GROS_CLI), "links", "--root", str(ROOT)], capture_output=True, timeout=120)
+    done = run_gros("links", "--root", str(ROOT))
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     assert b"have the form of their system" in done.stdout

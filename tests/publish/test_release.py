@@ -12,7 +12,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -26,9 +25,9 @@ import gros
 from gros.settings import Settings
 
 from official_shapes import DCAT_AP, DCAT_AP_NL, violations
+from invoke import run_gros
 
 ROOT = Path(__file__).resolve().parents[2]
-GROS_CLI = Path(sys.executable).with_name("gros")
 DATASET = URIRef("https://w3id.org/gros/dataset")
 DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")
 DAY = dt.date(2025, 3, 1)
@@ -138,8 +137,8 @@ def test_version_order_is_natural():
     assert release.version_key("2024.1") > release.version_key("2023.12")
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(GROS_CLI), *args], capture_output=True, timeout=120)
+def cli(*args):
+    return run_gros(*args)
 
 
 def test_the_command_refuses_to_overwrite_and_bad_versions(first, root):
@@ -210,8 +209,8 @@ def test_a_release_carries_the_wheel_and_sdist_with_one_version_everywhere(built
     """The release of this checkout, with the package `make dist` built (package_fixture.py)."""
     version = gros.__version__
     dist = tmp_path / "dist"
-    done = subprocess.run([str(GROS_CLI), "release", version, "--dist", str(dist), "--date", "2025-03-01",
-                           "--packages", str(built_package)], capture_output=True, cwd=ROOT, timeout=600)
+    done = run_gros("release", version, "--dist", str(dist), "--date", "2025-03-01",
+                    "--packages", str(built_package), cwd=ROOT)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     folder = dist / version
     wheel, sdist = folder / f"gros_kg-{version}-py3-none-any.whl", folder / f"gros_kg-{version}.tar.gz"

@@ -320,7 +320,6 @@ REQUIRED_CHAINS = [
 ]
 
 
-@pytest.mark.skipif(not (ONTOLOGY_DIR / "gros.ttl").exists(), reason="ontology/gros.ttl not written yet")
 @pytest.mark.parametrize("sub,sup", REQUIRED_CHAINS, ids=[f"{a.split('#')[1]}-{b.split('#')[1]}" for a, b in REQUIRED_CHAINS])
 def test_ontology_has_the_class_hierarchy_the_shapes_need(sub, sup):
     chain = set(ontology().transitive_objects(sub, RDFS.subClassOf))

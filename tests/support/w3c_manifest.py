@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import httpx
+import pytest
 from rdflib import RDF, RDFS, Graph, Literal, Namespace
 from rdflib.collection import Collection
 from rdflib.compare import isomorphic
@@ -201,6 +202,15 @@ def store_contents(http: httpx.Client) -> dict[str, list[str]]:
     from server_fixture import GRAPH_BASE, dump_store
 
     return {name: lines for name, lines in dump_store(http).items() if name != GRAPH_BASE + "meta"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def store_left_as_found(client):
+    """The W3C tests clean up after themselves: the shared store ends as it began (bookkeeping aside).
+    A test module that imports this fixture has it for all its tests."""
+    before = store_contents(client)
+    yield
+    assert store_contents(client) == before, "the W3C tests left the shared store changed"
 
 
 # --- comparing graphs ----------------------------------------------------------------------------

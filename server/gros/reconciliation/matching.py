@@ -99,6 +99,10 @@ def _name_score(index: Index, query: Form, name: Name, entity: Entity) -> float:
             base += 3
         elif not asked & typed:
             base -= 20
+    elif asked:
+        # The query says what kind of thing it names ("Provincie Utrecht") and nothing says this
+        # candidate is one (a place typed only as a region): a fair candidate, never a certain one.
+        base -= 12
     elif not asked and named & vocab.homonyms and base < 100:
         base -= 3  # "Kleve" is the town before "Kleve (district)" and "Kreis Kleve"
     # parentheses ("Limburg (NL)"); a legal instrument's citation number identifies it whatever

@@ -7,6 +7,7 @@ reader). They open the snapshot of the current revision that the job names.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import traceback
 from itertools import islice
@@ -136,6 +137,10 @@ class Executor:
             return self.store
         if self.store is None or snapshot != self.snapshot:
             self.store = None
+            # The write gate's rdflib graphs and pyshacl's objects form reference cycles that can hold
+            # an old snapshot's store; only a full collection frees them, and with them the files of
+            # the snapshot, which the service deletes once no worker holds it.
+            gc.collect()
             self.store = ox.Store.read_only(snapshot)
             self.snapshot = snapshot
         return self.store
