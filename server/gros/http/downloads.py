@@ -111,7 +111,7 @@ async def dump(request: Request, name: str):
     cache = _cache(request)
     headers = {"Cache-Control": "no-cache", "Content-Disposition": f'attachment; filename="{name}"'}
     revision = service.revision
-    tag = f'"r{revision}-{name}"'
+    tag = etags.make(revision, name)
     if etags.matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers={**headers, "ETag": tag})
     async with cache.lock:
