@@ -24,6 +24,7 @@ import pyoxigraph as ox
 
 from gros.shacl import gate as changes
 from gros.settings import Settings
+from gros.runtime.jobs import UpdateJob
 
 GRAPH = "https://example.org/synth"
 ALT_LABEL = "http://www.w3.org/2004/02/skos/core#altLabel"
@@ -37,7 +38,7 @@ def instances(store: ox.Store, cls: str, count: int) -> list[str]:
 
 def timed(module, store: ox.Store, update: str, settings: Settings) -> tuple[float, dict]:
     began = time.perf_counter()
-    result = module.compute_update(store, {"text": update}, settings)
+    result = module.compute_update(store, UpdateJob(text=update), settings)
     return (time.perf_counter() - began) * 1000, result
 
 

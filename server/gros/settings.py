@@ -107,7 +107,7 @@ class Settings:
                                    help="Seconds a query or update may run before it is stopped (503).")
     timeout_penalty: float | None = setting(
         None, env="GROS_TIMEOUT_PENALTY", flag="--timeout-penalty", minimum=0, metavar="SECONDS",
-        default_text="as long as --query-timeout",
+        default_text="as long as --query-timeout; 0 when --host is a loopback address (one local user)",
         help="After a client's query is stopped at the time limit, refuse that address (429) this long, twice "
              "as long for each further stop within 10 minutes; 0 never.")
     update_token: str | None = setting(None, env="GROS_UPDATE_TOKEN", secret=True, metavar="TOKEN",
@@ -116,9 +116,15 @@ class Settings:
     update_token_file: Path | None = setting(None, env="GROS_UPDATE_TOKEN_FILE", metavar="FILE",
                                              help="A file of named update tokens, one `name:token` per line.")
     workers: int = setting(2, env="GROS_WORKERS", flag="--workers", minimum=1,
-                           help="Query worker processes, i.e. queries that run at once.")
+                           help="Serving processes; each answers HTTP and runs read queries itself.")
+    query_threads: int = setting(4, env="GROS_QUERY_THREADS", flag="--query-threads", minimum=1,
+                                 help="Queries one serving process runs at once.")
     queue_timeout: float = setting(2.0, env="GROS_QUEUE_TIMEOUT", minimum=0, metavar="SECONDS",
-                                   help="How long a query waits for a free worker before 503.")
+                                   help="How long a query waits for a free query thread before 503.")
+    cache_bytes: int = setting(64 * 1024 * 1024, env="GROS_CACHE_BYTES", flag="--cache-bytes", minimum=0,
+                               metavar="BYTES",
+                               help="Answers kept per serving process for the current revision (any write "
+                                    "drops them); 0 keeps none.")
     max_rows: int = setting(100_000, env="GROS_MAX_ROWS", flag="--max-rows", minimum=0,
                             help="Most result rows (or triples) per response; 0 for no limit.")
     max_body: int = setting(10 * 1024 * 1024, env="GROS_MAX_BODY", flag="--max-body", minimum=1024, metavar="BYTES",
@@ -175,7 +181,23 @@ class Settings:
     @property
     def penalty_seconds(self) -> float:
         """What a first stop at the time limit costs its client (penalties.py)."""
-        return self.query_timeout if self.timeout_penalty is None else self.timeout_penalty
+        if self.timeout_penalty is not None:
+            return self.timeout_penalty
+        # Bound to loopback only, the one client is the user of this machine: a wait after a
+        # stop would only hold up their next, corrected query.
+        return 0.0 if self.loopback else self.query_timeout
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the server listens on a loopback address only."""
+        import ipaddress
+
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
 
     @property
     def remote(self) -> bool:

@@ -1,5 +1,5 @@
 """The limits of `gros serve`, over real HTTP: the time limit, the row limit (--max-rows 50) and
-overload (a queue wait of 2 s before 503).
+overload (a serving process's query threads busy, and a queue wait of 2 s before 503).
 
 The time limit is tested on `limited_server` (--query-timeout 3) with RUNAWAY, a query that never
 ends on its own, so what is checked is what the limit does (503 naming the setting, the worker that
@@ -134,7 +134,8 @@ def test_a_result_within_the_limit_has_no_truncation_header(client):
 def one_worker_server(tmp_path_factory):
     """One worker, and a time limit far beyond the 2 s a query waits for a free worker: while a
     runaway query holds the worker, the next query is refused as overload, not let through."""
-    running = start_server(tmp_path_factory.mktemp("gros-one-worker"), None, "--workers", "1", query_timeout=10)
+    running = start_server(tmp_path_factory.mktemp("gros-one-worker"), None, "--workers", "1", "--query-threads", "1",
+                           query_timeout=10)
     yield running
     running.stop()
 
@@ -156,6 +157,10 @@ def test_overload_is_503_with_retry_after(one_worker_server):
         assert slow.result().status_code == 503  # the runaway one, at the time limit
     wait_for_workers(server.url, 1, timeout=PATIENCE)
     assert get(server.url, "ASK {}").status_code == 200
+
+
+def restarts(server) -> int:
+    return httpx.get(server.url + "/health", timeout=5).json()["worker_restarts"]
 
 
 def hang_up_during(server, query: str, after: float) -> None:

@@ -76,8 +76,12 @@ def test_the_table_of_clients_stays_bounded(monkeypatch):
     assert box.remaining("10.0.3.231") > 0  # the latest is kept
 
 
-def test_the_default_penalty_is_the_time_limit():
-    assert Settings(query_timeout=7).penalty_seconds == 7
+def test_the_default_penalty_is_the_time_limit_on_a_public_address_and_none_on_loopback():
+    assert Settings(query_timeout=7, host="0.0.0.0").penalty_seconds == 7
+    assert Settings(query_timeout=7, host="127.0.0.1").penalty_seconds == 0
+    assert Settings(query_timeout=7, host="::1").penalty_seconds == 0
+    assert Settings(query_timeout=7, host="localhost").penalty_seconds == 0
+    assert Settings(query_timeout=7, host="127.0.0.1", timeout_penalty=3).penalty_seconds == 3
     assert Settings(query_timeout=7, timeout_penalty=0).penalty_seconds == 0
     assert Settings(query_timeout=7, timeout_penalty=2.5).penalty_seconds == 2.5
 

@@ -21,6 +21,7 @@ from gros.shacl import reach as shape_reach
 from gros.settings import Settings
 from gros.content.files import find_files, read_files, to_graph
 from oxrdflib._converter import to_ox
+from gros.runtime.jobs import UpdateJob
 
 ROOT = Path(__file__).resolve().parents[2]
 GROS = "https://w3id.org/gros/def#"
@@ -72,7 +73,7 @@ def busiest_body(store: ox.Store, cls: str = "CrossBorderBody", egtc: bool = Fal
 
 
 def gate(store, settings, update: str) -> dict:
-    return changes.compute_update(store, {"text": update}, settings)
+    return changes.compute_update(store, UpdateJob(text=update), settings)
 
 
 def violations_of(result: dict) -> list[tuple[str, str]]:

@@ -7,7 +7,6 @@ exits with its exit code (`errors.py`).
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -171,7 +170,7 @@ def query(root, name, params, fmt, list_only, lang, store_path):
 
 @main.command()
 @ROOT_OPTION
-@setting_options("host", "port", "store_path", "query_timeout", "timeout_penalty", "workers", "max_rows", "max_body",
+@setting_options("host", "port", "store_path", "query_timeout", "timeout_penalty", "workers", "query_threads", "cache_bytes", "max_rows", "max_body",
                  "allow_service", "rate_queries", "rate_writes", "rate_burst_seconds", "remote_query",
                  "remote_update", "remote_graph_store")
 def serve(root, **flags):
@@ -184,43 +183,15 @@ def serve(root, **flags):
     from gros.runtime.arenas import limit_malloc_arenas
 
     limit_malloc_arenas()  # before any thread starts: memory stays flat under writes (arenas.py)
-    import uvicorn
-
-    from gros.http.app import create_app
-    from gros.runtime.service import InvalidContent, Service
-
     settings = command_settings(root, **given(flags))
-    host, port, store_path = settings.host, settings.port, settings.store_path
     if settings.remote and settings.remote_update is None:
         _input_error("--remote-query needs --remote-update too: the content files are loaded into the "
                      "remote store on start")
-    if store_path and settings.remote:
+    if settings.store_path and settings.remote:
         _input_error("give either --store PATH (the embedded store) or --remote-query URL, not both")
-    service = Service(settings)
-    try:
-        service.prepare()
-    except InvalidContent as err:
-        click.echo(validation.render_text(err.report), err=True)
-        click.echo("The shipped data is not valid; the server does not start.", err=True)
-        sys.exit(1)
-    except ContentErrors as errors:
-        for err in errors.errors:
-            click.echo(str(err), err=True)
-        sys.exit(2)
-    except (OSError, RuntimeError) as err:  # the store opened, but reading it failed
-        if settings.remote:
-            _input_error(f"the remote store could not be used: {err}")
-        _input_error(f"the store at {service.settings.store_path} could not be read ({err}); it may be damaged: "
-                     f"restore a backup into a new folder (gros restore) and start on that")
-    writers = f"updates enabled for {', '.join(service.tokens.names)}" if service.tokens.enabled else "read-only"
-    where = f", on the remote store {settings.remote_query}" if settings.remote else ""
-    click.echo(f"Content: {settings.content_in_use}", err=True)
-    if not settings.remote:
-        click.echo(f"Store: {service.settings.store_path}", err=True)
-    click.echo(f"Serving the GROS knowledge graph on http://{host}:{port}/sparql ({writers}{where})", err=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    # Our access log has the timing; uvicorn's own would repeat each line without it.
-    uvicorn.run(create_app(settings, service), host=host, port=port, log_level="info", access_log=False)
+    from gros.cli.serving import serve_processes
+
+    serve_processes(settings)
 
 
 @main.command()

@@ -1,4 +1,5 @@
-"""The web application: `create_app(settings)` builds it; `gros serve` runs it with uvicorn."""
+"""The web application: `create_app(settings)` builds it; `gros serve` runs it in each serving process
+(runtime/supervisor.py)."""
 from __future__ import annotations
 
 import logging
@@ -25,21 +26,30 @@ from gros.ops.observability import AccessLog
 from gros.ops.penalties import TimeLimitPenalty
 from gros.ops.ratelimit import RateLimit
 from gros.runtime.service import Service
+from gros.runtime.serving import Serving
+from gros.runtime.writer import LocalWriter
 from gros.settings import Settings
 
 log = logging.getLogger("gros.app")
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
-    """The app for `settings`. Start-up validates and loads the content, then starts the workers."""
+def create_app(settings: Settings | None = None, service: Serving | None = None) -> FastAPI:
+    """The app for `settings`, served by `service` (a serving process of `gros serve`, whose
+    writer is a process of its own). Without one, the writer runs in this process too: start-up
+    validates and loads the content (for the app run in process, as bench/pages.py does)."""
     patches.apply()
     settings = settings or Settings.from_env()
-    service = service or Service(settings)
+    local = None
+    if service is None:
+        local = Service(settings)
+        service = Serving(settings, LocalWriter(local))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if service.store is None:
-            service.prepare()
+        if local is not None:
+            if local.store is None:
+                local.prepare()
+            await local.start()
         await service.start()
         app.state.ready = True
         try:
@@ -47,6 +57,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         finally:
             app.state.ready = False
             await service.stop()
+            if local is not None:
+                await local.stop()
 
     # No /docs or /redoc: FastAPI loads them from a CDN with inline script, which the service's
     # offline, strict Content-Security-Policy forbids. The OpenAPI document stays at /openapi.json.
@@ -87,7 +99,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     @app.get("/metrics")
     async def metrics():
         service.metrics.revision.set(service.revision)
-        service.metrics.worker_restarts.set(service.pool.kills if service.pool else 0)
+        service.metrics.worker_restarts.set(service.health()["worker_restarts"])
         body, media_type = service.metrics.exposition()
         return Response(body, media_type=media_type)
 
@@ -99,8 +111,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             revision = service.revision
         except GrosError as problem:  # a remote store that cannot be reached: not ready
             return JSONResponse({"status": "unavailable", "error": str(problem)}, status_code=503)
-        return {"status": "ok", "revision": revision, "workers": service.settings.workers,
-                "workers_idle": service.pool.idle.qsize(), "worker_restarts": service.pool.kills}
+        return {"status": "ok", "revision": revision, **service.health()}
 
     @app.exception_handler(GrosError)
     async def on_problem(request: Request, problem: GrosError):

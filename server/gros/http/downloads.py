@@ -27,6 +27,7 @@ from gros.publish import export
 from gros import formats
 from gros.content.skolem import BlankNodes
 from gros.errors import GrosError, HTTPProblem, negotiated
+from gros.runtime.jobs import Kind, QueryJob
 
 router = APIRouter()
 
@@ -154,12 +155,12 @@ async def profile(request: Request, name: str):
         return Response(status_code=304, headers=headers)
     # The worker writes N-Triples without a row limit (a profile is ours, and bounded by the
     # data); the chosen syntax is written here, by the same code as gros export.
-    job = {"kind": "query", "text": query.text, "accept": "", "format": formats.NTRIPLES.name, "limit": None}
+    job = QueryJob(text=query.text, format=formats.NTRIPLES.name, limit=None)
     chunks = []
     async for kind, payload in service.run(job):
-        if kind == "error":
+        if kind == Kind.ERROR:
             raise GrosError(f"{query.path.name}: {payload['error']}", payload["details"], status=payload["status"])
-        if kind == "chunk":
+        if kind == Kind.CHUNK:
             chunks.append(payload)
     triples = [q.triple for q in ox.parse(b"".join(chunks), format=ox.RdfFormat.N_TRIPLES)]
     body = await asyncio.get_running_loop().run_in_executor(None, export.serialize, triples, fmt)

@@ -22,6 +22,7 @@ from gros import formats
 from gros.errors import HTTPProblem, negotiated
 from gros.content.files import SourceError, parse_text
 from gros.content.skolem import BlankNodes
+from gros.runtime.jobs import UpdateJob
 from gros.http.sparql_protocol import decode, parameters, read_body, refuse_misspelt, single
 
 router = APIRouter()
@@ -146,10 +147,7 @@ async def put_graph(request: Request):
     existed = service.store.has_graph(graph) and not isinstance(graph, ox.DefaultGraph)
     added = await _uploaded(request, graph)
     drop = [] if isinstance(graph, ox.DefaultGraph) else [graph.value]
-    job = {"text": None, "added": added, "drop_graphs": drop}
-    if isinstance(graph, ox.DefaultGraph):
-        job["clear_default"] = True
-    await service.write(job)
+    await service.write(UpdateJob(added=added, drop_graphs=tuple(drop), clear_default=isinstance(graph, ox.DefaultGraph)))
     return Response(status_code=204 if existed or isinstance(graph, ox.DefaultGraph) else 201)
 
 
@@ -163,7 +161,7 @@ async def post_graph(request: Request):
     if created:  # POST to the graph store itself makes a new graph (Graph Store Protocol §5.5)
         graph = ox.NamedNode(f"{service.settings.graph_base}upload-{uuid.uuid4().hex}")
     existed = service.store.has_graph(graph)
-    await service.write({"text": None, "added": await _uploaded(request, graph, multipart=True), "drop_graphs": []})
+    await service.write(UpdateJob(added=await _uploaded(request, graph, multipart=True)))
     if created:
         return Response(status_code=201, headers={"Location": graph.value})
     return Response(status_code=204 if existed else 201)
@@ -178,7 +176,7 @@ async def delete_graph(request: Request):
     if not service.store.has_graph(graph):
         raise HTTPProblem(404, f"there is no graph <{graph.value}> in the store")
     if isinstance(graph, ox.DefaultGraph):
-        await service.write({"text": "CLEAR DEFAULT"})
+        await service.write(UpdateJob(text="CLEAR DEFAULT"))
     else:
-        await service.write({"text": None, "added": b"", "drop_graphs": [graph.value]})
+        await service.write(UpdateJob(drop_graphs=(graph.value,)))
     return Response(status_code=204)

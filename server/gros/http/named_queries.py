@@ -24,6 +24,7 @@ from gros import formats
 from gros.content import named_queries as queries
 from gros.errors import GrosError, HTTPProblem, negotiated
 from gros.http.sparql_protocol import stream_job
+from gros.runtime.jobs import Kind, QueryJob
 from gros.web.rendering import context, language, linker, render
 
 router = APIRouter()
@@ -105,9 +106,9 @@ async def run_named(request: Request, name: str):
 
     if html:
         return await _page(request, query, values, substitutions, problem, headers)
-    job = {"kind": "query", "text": query.text, "substitutions": substitutions,
-           "accept": (request.headers.get("accept") or "")[:4096], "format": request.query_params.get("format"),
-           "limit": service.settings.max_rows}
+    job = QueryJob(text=query.text, substitutions=tuple(sorted(substitutions.items())),
+                   accept=(request.headers.get("accept") or "")[:4096], format=request.query_params.get("format"),
+                   limit=service.settings.max_rows)
     return await stream_job(service, job, headers, context=f"{query.path.name}: ")
 
 
@@ -117,15 +118,15 @@ async def _page(request: Request, query: queries.NamedQuery, values: dict, subst
     lang = language(request)
     columns, rows, truncated = [], [], False
     if substitutions is not None:
-        job = {"kind": "query", "text": query.text, "substitutions": substitutions, "accept": "",
-               "format": formats.JSON.name, "limit": service.settings.max_rows}
+        job = QueryJob(text=query.text, substitutions=tuple(sorted(substitutions.items())),
+                       format=formats.JSON.name, limit=service.settings.max_rows)
         chunks = []
         async for kind, payload in service.run(job):
-            if kind == "error":
+            if kind == Kind.ERROR:
                 raise GrosError(f"{query.path.name}: {payload['error']}", payload["details"], status=payload["status"])
-            if kind == "head":
+            if kind == Kind.HEAD:
                 truncated = bool(payload.get("truncated"))
-            elif kind == "chunk":
+            elif kind == Kind.CHUNK:
                 chunks.append(payload)
         results = json.loads(b"".join(chunks) or b"{}")
         columns = results.get("head", {}).get("vars", [])

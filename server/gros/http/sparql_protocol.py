@@ -2,7 +2,8 @@
 updates (POST form, POST sparql-update), with the service description for a bare GET.
 
 Requests are read strictly (one query per request, known content types, UTF-8, a size
-limit); the query runs in a worker (see workers.py) and its results are streamed.
+limit); the query runs in this process (runtime/serving.py) and its results are streamed, or
+served from the per-revision cache (runtime/cache.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from gros import formats
 from gros.sparql import guards
 from gros.sparql import text as sparql_text
 from gros.errors import GrosError, HTTPProblem, negotiated
+from gros.runtime.cache import Answer
+from gros.runtime.jobs import Kind, QueryJob, UpdateJob
 from gros.http.service_description import describe_service, query_page
 
 router = APIRouter()
@@ -196,21 +199,15 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
     if not query.strip():
         raise HTTPProblem(400, "the query is empty")
     screen(service, query)
-    job = {
-        "kind": "query",
-        "text": query,
-        "default_graphs": params.get("default-graph-uri", []),
-        "named_graphs": params.get("named-graph-uri", []),
-        "accept": (request.headers.get("accept") or "")[:4096],
-        "format": format_choices(params),
-        "limit": service.settings.max_rows,
-        "base_iri": endpoint(request),
-        "has_from": sparql_text.has_keyword(query, "FROM"),
-    }
+    job = QueryJob(text=query, default_graphs=tuple(params.get("default-graph-uri", [])),
+                   named_graphs=tuple(params.get("named-graph-uri", [])),
+                   accept=(request.headers.get("accept") or "")[:4096], format=tuple(format_choices(params)),
+                   limit=service.settings.max_rows, base_iri=endpoint(request),
+                   has_from=sparql_text.has_keyword(query, "FROM"))
     headers = {"Vary": "Accept"}
     if cacheable:
-        etag = etags.make(service.revision, query, job["default_graphs"], job["named_graphs"], job["accept"],
-                          job["format"])
+        etag = etags.make(service.revision, query, list(job.default_graphs), list(job.named_graphs), job.accept,
+                          job.format)
         headers["ETag"] = etag
         headers["Cache-Control"] = "no-cache"  # caches may keep it, but revalidate by ETag
         if etags.matches(request.headers.get("if-none-match"), etag):
@@ -221,36 +218,64 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
     return await stream_job(service, job, headers)
 
 
-async def stream_job(service, job: dict, headers: dict[str, str], context: str = "") -> StreamingResponse:
-    """Run a query job on a worker and stream its answer; an error before the first byte is a
-    problem response (`context` prefixes its message), one after it just ends the stream."""
+async def stream_job(service, job: QueryJob, headers: dict[str, str], context: str = "") -> Response:
+    """Answer a query job: from the cache of the current revision, or by running it and
+    streaming its answer (kept in the cache when it is complete and small enough). An error
+    before the first byte is a problem response (`context` prefixes its message), one after it
+    just ends the stream."""
+    cache, key = service.cache, job.key()
+    if cache.enabled:
+        found = cache.get(service.revision, key)
+        if found is not None:
+            service.metrics.cache.labels("hit").inc()
+            service.metrics.queries.labels("ok").inc()
+            return _answer(service, found, headers)
+        service.metrics.cache.labels("miss").inc()
     messages = service.run(job)
     try:
         kind, head = await anext(messages)
     except GrosError as problem:
         service.metrics.queries.labels("timeout" if problem.status == 503 else "error").inc()
         raise
-    service.metrics.queries.labels("error" if kind == "error" else "ok").inc()
-    if kind == "error":
+    service.metrics.queries.labels("error" if kind == Kind.ERROR else "ok").inc()
+    if kind == Kind.ERROR:
         await messages.aclose()
         raise GrosError(context + head["error"], head["details"], status=head["status"])
-    if head.get("truncated"):
-        headers["Gros-Result-Truncated"] = (f"true; the result was cut at {service.settings.max_rows} rows "
-                                            f"(gros serve --max-rows)")
+    revision, truncated = head.get("revision"), bool(head.get("truncated"))
+    if truncated:
+        headers["Gros-Result-Truncated"] = _truncated(service)
+    kept = bytearray() if cache.enabled and revision is not None else None
 
     async def body():
+        nonlocal kept
         try:
             async for kind, payload in messages:
-                if kind == "chunk":
+                if kind == Kind.CHUNK:
+                    if kept is not None:
+                        kept += payload
+                        if len(kept) > cache.entry_max:
+                            kept = None
                     yield payload
-                elif kind == "error":
+                elif kind == Kind.ERROR:
                     return  # the status line is sent; the stream just ends
+                elif kind == Kind.END and kept is not None:
+                    cache.put(revision, key, Answer(head["media_type"], bytes(kept), truncated))
         except GrosError:
-            return  # time limit passed mid-stream: the worker was stopped, the stream ends
+            return  # time limit passed mid-stream: the stream ends
         finally:
             await messages.aclose()
 
     return StreamingResponse(body(), media_type=formats.content_type(head["media_type"]), headers=headers)
+
+
+def _truncated(service) -> str:
+    return f"true; the result was cut at {service.settings.max_rows} rows (gros serve --max-rows)"
+
+
+def _answer(service, answer: Answer, headers: dict[str, str]) -> Response:
+    if answer.truncated:
+        headers["Gros-Result-Truncated"] = _truncated(service)
+    return Response(answer.body, media_type=formats.content_type(answer.media_type), headers=headers)
 
 
 async def run_update(request: Request, update: str, params: dict[str, list[str]]):
@@ -259,8 +284,8 @@ async def run_update(request: Request, update: str, params: dict[str, list[str]]
     if not update.strip():
         raise HTTPProblem(400, "the update is empty")
     screen(service, update)
-    outcome = await service.write({"text": update, "using": params.get("using-graph-uri", []),
-                                   "using_named": params.get("using-named-graph-uri", []),
-                                   "base_iri": endpoint(request)})
+    outcome = await service.write(UpdateJob(text=update, using=tuple(params.get("using-graph-uri", [])),
+                                            using_named=tuple(params.get("using-named-graph-uri", [])),
+                                            base_iri=endpoint(request)))
     return JSONResponse({"added": outcome.added, "removed": outcome.removed, "revision": outcome.revision},
                         headers={"Cache-Control": "no-store"})

@@ -6,9 +6,11 @@ times each request from its start to the last byte of the response.
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 access_log = logging.getLogger("gros.access")
@@ -37,11 +39,21 @@ class Metrics:
         self.refusals = Counter("gros_refusals_total",
                                 "Requests refused (auth, size, overload, SERVICE/LOAD, rate, time-limit penalty)",
                                 ["reason"], registry=self.registry)
-        self.revision = Gauge("gros_store_revision", "Revision of the store", registry=self.registry)
-        self.worker_restarts = Gauge("gros_worker_restarts", "Query workers killed and replaced",
-                                     registry=self.registry)
+        self.cache = Counter("gros_cache_total", "Query answers served from the per-revision cache (hit) or "
+                             "made (miss)", ["outcome"], registry=self.registry)
+        self.revision = Gauge("gros_store_revision", "Revision of the store", registry=self.registry,
+                              multiprocess_mode="max")
+        self.worker_restarts = Gauge("gros_worker_restarts", "Serving processes ended at the time limit and "
+                                     "replaced", registry=self.registry, multiprocess_mode="max")
 
     def exposition(self) -> tuple[bytes, str]:
+        # Under `gros serve` every process writes its samples to PROMETHEUS_MULTIPROC_DIR
+        # (prometheus_client's multiprocess mode, set up by cli/main.py before any import of it),
+        # and whichever process answers /metrics adds them up.
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 

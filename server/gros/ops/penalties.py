@@ -9,14 +9,22 @@ client's address is refused (429 with Retry-After) for `timeout_penalty` seconds
 as long as the time limit: the client waits as long as its query ran), twice as long for each
 further stop within MEMORY_SECONDS, at most 2**MAX_DOUBLINGS times as long.
 
+The processes of one `gros serve` share the penalties: with a `folder`, each penalised
+client has a small file there (named by a hash of its address) holding its record, so the
+process that answers its next request refuses it too. Looking a client up is one failed open
+for a client without a penalty.
+
 Who is a client is ratelimit.client_key: the peer address, or the X-Forwarded-For address
 through a proxy that uvicorn trusts. The middleware puts it in CLIENT for the request; the
 service (service.Service.run) calls `strike` when that request's job is stopped.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import time
+from pathlib import Path
 from contextvars import ContextVar
 
 from starlette.requests import Request
@@ -44,10 +52,36 @@ class Record:
 class PenaltyBox:
     """Which clients wait, and until when. `base` seconds for a first stop; 0 switches it off."""
 
-    def __init__(self, base: float, clock=time.monotonic):
+    def __init__(self, base: float, clock=time.time, folder: Path | None = None):
         self.base = base
-        self.clock = clock
+        self.clock = clock  # wall-clock time by default: the processes sharing `folder` agree on it
         self.records: dict[str, Record] = {}
+        self.folder = folder
+        if folder is not None and self.enabled:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, client: str) -> Path:
+        return self.folder / hashlib.sha256(client.encode()).hexdigest()[:32]
+
+    def _load(self, client: str) -> Record | None:
+        if self.folder is None:
+            return self.records.get(client)
+        try:
+            stops, last, until = self._file(client).read_text().split()
+        except (OSError, ValueError):
+            return None
+        record = Record()
+        record.stops, record.last, record.until = int(stops), float(last), float(until)
+        return record
+
+    def _save(self, client: str, record: Record) -> None:
+        if self.folder is None:
+            self.records[client] = record
+            return
+        path = self._file(client)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(f"{record.stops} {record.last} {record.until}")
+        os.replace(temporary, path)
 
     @property
     def enabled(self) -> bool:
@@ -60,18 +94,19 @@ class PenaltyBox:
         now = self.clock()
         if len(self.records) >= MAX_CLIENTS:
             self._sweep(now)
-        record = self.records.get(client)
+        record = self._load(client)
         if record is None or now - record.last > MEMORY_SECONDS:
-            record = self.records[client] = Record()
+            record = Record()
         record.stops += 1
         record.last = now
         penalty = self.base * 2 ** min(record.stops - 1, MAX_DOUBLINGS)
         record.until = now + penalty
+        self._save(client, record)
         return penalty
 
     def remaining(self, client: str) -> float:
         """Seconds `client` must still wait (0 when it may go on)."""
-        record = self.records.get(client)
+        record = self._load(client)
         if record is None:
             return 0.0
         return max(0.0, record.until - self.clock())

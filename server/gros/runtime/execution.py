@@ -16,6 +16,7 @@ import pyoxigraph as ox
 
 from gros import formats
 from gros.content.skolem import BlankNodes
+from gros.runtime.jobs import Kind, QueryJob, UpdateJob
 from gros.sparql import results
 from gros.sparql.guards import network_targets
 from gros.errors import GrosError
@@ -92,35 +93,38 @@ class PipeWriter:
 
     def flush(self) -> None:
         if not self.head_sent:
-            self.send(("head", self.head))
+            self.send((Kind.HEAD, self.head))
             self.head_sent = True
         if self.buffer:
-            self.send(("chunk", bytes(self.buffer)))
+            self.send((Kind.CHUNK, bytes(self.buffer)))
             self.buffer.clear()
 
     def finish(self, end: dict) -> None:
         if self.head_sent:
             self.flush()
-            self.send(("end", end))
+            self.send((Kind.END, end))
         else:
-            self.send(("whole", {"head": self.head, "body": bytes(self.buffer), "end": end}))
+            self.send((Kind.WHOLE, {"head": self.head, "body": bytes(self.buffer), "end": end}))
             self.buffer.clear()
 
 
 def error(status: int, message: str, details: list[dict] | None = None) -> tuple:
     """An error message for the service: a GrosError as data (errors.GrosError.from_dict reads it)."""
-    return ("error", GrosError(message, details, status=status).to_dict())
+    return (Kind.ERROR, GrosError(message, details, status=status).to_dict())
 
 
 class Executor:
-    def __init__(self, settings):
+    """What a worker process runs: the jobs it is sent, on the snapshot each names."""
+
+    def __init__(self, settings, warm: bool = True):
         self.settings = settings
         self.store: ox.Store | None = None
         self.snapshot: str | None = None
-        # Parse the shapes and ontology now, while the worker starts, not in the first write.
-        from gros.shacl.gate import warm_up
+        if warm:
+            # Parse the shapes and ontology now, while the worker starts, not in the first write.
+            from gros.shacl.gate import warm_up
 
-        warm_up(settings)
+            warm_up(settings)
 
     def _store(self, snapshot: str | None) -> ox.Store:
         """The read-only snapshot the job names (the service makes one per revision), or the
@@ -141,90 +145,100 @@ class Executor:
             self.snapshot = snapshot
         return self.store
 
-    def handle(self, job: dict, send) -> None:
-        try:
-            if job["kind"] == "query":
-                self.query(job, send)
-            elif job["kind"] == "update":
-                from gros.shacl.gate import compute_update
+    def handle(self, job: QueryJob | UpdateJob, send) -> None:
+        guarded(job, send, lambda: self._handle(job, send))
 
-                send(("end", compute_update(self._store(job["snapshot"]), job, self.settings)))
-            else:
-                send(error(500, f"unknown job kind {job['kind']!r}"))
-        except Exception as exc:
-            if isinstance(exc, GrosError):  # e.g. a remote store that is down, too slow, or answers an error
-                send(("error", exc.to_dict()))
-                return
-            if isinstance(exc, OSError) and job.get("text") and network_targets(job["text"]):
-                # An allow-listed SERVICE endpoint failed: it is down, answered an error, or answered
-                # with a redirect, which Oxigraph does not follow (its redirection limit is 0).
-                send(error(502, f"a SERVICE endpoint named in the query could not be used: {exc}"))
-                return
-            # A bug: plain message to the client, traceback to the log.
-            log.error("job failed: %s\n%s", exc, traceback.format_exc())
-            send(error(500, "the query could not be completed because of an internal error"))
+    def _handle(self, job, send) -> None:
+        if isinstance(job, QueryJob):
+            run_query(self._store(job.snapshot), job, send, self.settings.base_iri)
+        elif isinstance(job, UpdateJob):
+            from gros.shacl.gate import compute_update
 
-    def query(self, job: dict, send) -> None:
-        store = self._store(job["snapshot"])
-        options = {"base_iri": job.get("base_iri")}
-        defaults, named = job.get("default_graphs") or [], job.get("named_graphs") or []
-        if defaults or named:
-            # The protocol's dataset wins over FROM (SPARQL 1.1 Protocol §2.1.4); named graphs
-            # without default graphs leave the default graph empty.
-            options["default_graph"] = [ox.NamedNode(g) for g in defaults]
-            if named:
-                options["named_graphs"] = [ox.NamedNode(g) for g in named]
-        elif not job.get("has_from"):
-            # Our default: the union of all graphs. A query with FROM / FROM NAMED names its
-            # own dataset, which the union option would override.
-            options["use_default_graph_as_union"] = True
-        try:
-            result = store.query(job["text"], substitutions=job.get("substitutions") and {
-                ox.Variable(k): v for k, v in job["substitutions"].items()}, **options)
-        except SyntaxError as err:
-            position = _position(str(err))
-            where = f" at line {position['line']}, column {position['column']}" if position else ""
-            send(error(400, f"the query does not parse{where}: {err}", [position] if position else None))
-            return
-        except ValueError as err:  # e.g. an unsupported feature reported by the engine
-            send(error(400, f"the query cannot be run: {err}"))
-            return
-
-        if isinstance(result, (ox.QuerySolutions, ox.QueryBoolean)):
-            offered, kind = formats.RESULT_FORMATS, ("ask" if isinstance(result, ox.QueryBoolean) else "select")
+            send((Kind.END, compute_update(self._store(job.snapshot), job, self.settings)))
         else:
-            offered, kind = formats.GRAPH_FORMATS, "graph"
-        try:
-            requested = requested_format(job.get("format"), offered, kind)
-            fmt = formats.negotiate(job.get("accept"), offered, requested)
-        except FormatConflict as err:
-            send(error(400, str(err)))
-            return
-        except formats.NotAcceptable as err:
-            send(error(406, str(err), [{"acceptable": [f.media_type for f in offered]}]))
-            return
-        except formats.UnknownFormat as err:
-            send(error(400, str(err), [{"acceptable": [f.name for f in offered]}]))
-            return
+            send(error(500, f"unknown job {type(job).__name__}"))
 
-        limit = job.get("limit") or None
-        # The store keeps blank nodes as skolem IRIs; clients get blank nodes (content.skolem).
-        blank = BlankNodes(self.settings.base_iri)
-        if kind == "ask":
-            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": False})
-            results.write_boolean(bool(result), fmt, out)
-            out.finish({"rows": 1, "truncated": False})
+
+def guarded(job, send, work) -> None:
+    """Run `work`, turning what it raises into an ERROR message."""
+    try:
+        work()
+    except Exception as exc:
+        if isinstance(exc, GrosError):  # e.g. a remote store that is down, too slow, or answers an error
+            send((Kind.ERROR, exc.to_dict()))
             return
-        if kind == "select":
-            variables = [v.value for v in result.variables]
-            rows, truncated = take(result, limit)
-            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
-            stats = results.write_solutions(variables, map(blank.row, rows), fmt, out)
-        else:
-            triples, truncated = take(result, limit)
-            out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
-            stats = results.write_triples(map(blank.triple, triples), fmt, out)
-        out.finish({"rows": stats.rows, "truncated": truncated})
+        text = getattr(job, "text", None)
+        if isinstance(exc, OSError) and text and network_targets(text):
+            # An allow-listed SERVICE endpoint failed: it is down, answered an error, or answered
+            # with a redirect, which Oxigraph does not follow (its redirection limit is 0).
+            send(error(502, f"a SERVICE endpoint named in the query could not be used: {exc}"))
+            return
+        # A bug: plain message to the client, traceback to the log.
+        log.error("job failed: %s\n%s", exc, traceback.format_exc())
+        send(error(500, "the query could not be completed because of an internal error"))
+
+
+def run_query(store, job: QueryJob, send, base_iri: str) -> None:
+    """Run a query on `store` (a read-only snapshot, or a remote store) and send its answer; skolem
+    IRIs under `base_iri` (the graph's base) go out as blank nodes."""
+    options = {"base_iri": job.base_iri}
+    if job.default_graphs or job.named_graphs:
+        # The protocol's dataset wins over FROM (SPARQL 1.1 Protocol §2.1.4); named graphs
+        # without default graphs leave the default graph empty.
+        options["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
+        if job.named_graphs:
+            options["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    elif not job.has_from:
+        # Our default: the union of all graphs. A query with FROM / FROM NAMED names its
+        # own dataset, which the union option would override.
+        options["use_default_graph_as_union"] = True
+    try:
+        substitutions = {ox.Variable(k): v for k, v in job.substitutions} if job.substitutions else None
+        result = store.query(job.text, substitutions=substitutions, **options)
+    except SyntaxError as err:
+        position = _position(str(err))
+        where = f" at line {position['line']}, column {position['column']}" if position else ""
+        send(error(400, f"the query does not parse{where}: {err}", [position] if position else None))
+        return
+    except ValueError as err:  # e.g. an unsupported feature reported by the engine
+        send(error(400, f"the query cannot be run: {err}"))
+        return
+
+    if isinstance(result, (ox.QuerySolutions, ox.QueryBoolean)):
+        offered, kind = formats.RESULT_FORMATS, ("ask" if isinstance(result, ox.QueryBoolean) else "select")
+    else:
+        offered, kind = formats.GRAPH_FORMATS, "graph"
+    try:
+        requested = requested_format(job.format, offered, kind)
+        fmt = formats.negotiate(job.accept, offered, requested)
+    except FormatConflict as err:
+        send(error(400, str(err)))
+        return
+    except formats.NotAcceptable as err:
+        send(error(406, str(err), [{"acceptable": [f.media_type for f in offered]}]))
+        return
+    except formats.UnknownFormat as err:
+        send(error(400, str(err), [{"acceptable": [f.name for f in offered]}]))
+        return
+
+    limit = job.limit or None
+    # The store keeps blank nodes as skolem IRIs; clients get blank nodes (content.skolem).
+    blank = BlankNodes(base_iri)
+    if kind == "ask":
+        out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": False})
+        results.write_boolean(bool(result), fmt, out)
+        out.finish({"rows": 1, "truncated": False})
+        return
+    if kind == "select":
+        variables = [v.value for v in result.variables]
+        rows, truncated = take(result, limit)
+        out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
+        stats = results.write_solutions(variables, map(blank.row, rows), fmt, out)
+    else:
+        triples, truncated = take(result, limit)
+        out = PipeWriter(send, {"media_type": fmt.media_type, "kind": kind, "truncated": truncated})
+        stats = results.write_triples(map(blank.triple, triples), fmt, out)
+    out.finish({"rows": stats.rows, "truncated": truncated})
 
 
 def take(items, limit: int | None):

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 import shutil
 import time
-from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +18,12 @@ import pyoxigraph as ox
 
 from gros.shacl import validation
 from gros.ops.observability import Metrics
-from gros.ops.penalties import CLIENT, PenaltyBox
 from gros.settings import Settings
 from gros.content.files import find_files, read_files
 from gros.store.embedded import GraphStore
 from gros.ops.tokens import TokenSet
+from gros.runtime import snapshots as published
+from gros.runtime.jobs import Kind, UpdateJob, on_snapshot
 from gros.runtime.workers import JobTimeout, Overloaded, WorkerDied, WorkerPool
 from gros.errors import GrosError
 from gros.history.keeper import STORE_ACTOR, History
@@ -71,7 +70,46 @@ class WriteOutcome:
     removed: int
 
 
+def snapshot_folder(settings: Settings) -> Path:
+    """Where the writer puts the checkpoint of each revision and publishes the current one."""
+    store = settings.store_path or settings.default_store
+    return store.with_name(store.name + ".snapshots")
+
+
+def run_folder(settings: Settings) -> Path:
+    """What the processes of one `gros serve` share besides the store: metrics, time-limit
+    penalties, which serving processes are ready, how many were replaced."""
+    store = settings.store_path or settings.default_store
+    return store.with_name(store.name + ".run")
+
+
+def check_token(tokens: TokenSet, metrics: Metrics, authorization: str | None) -> str:
+    """The name of the update token in `authorization`, or 401/403 (see tokens.py)."""
+    if not tokens.enabled:
+        metrics.refusals.labels("auth").inc()
+        raise WriteRefused("this service is read-only: updates are enabled by starting it with "
+                           "GROS_UPDATE_TOKEN (or GROS_UPDATE_TOKEN_FILE) set, and sending "
+                           "Authorization: Bearer <token>")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        metrics.refusals.labels("auth").inc()
+        raise WriteRefused("updates need an Authorization: Bearer <token> header", status=401,
+                           headers={"WWW-Authenticate": 'Bearer realm="gros"'})
+    name = tokens.match(given.strip())
+    if name is None:
+        metrics.refusals.labels("auth").inc()
+        raise WriteRefused("the update token is not valid", status=401,
+                           headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
+    log.info("write authorised by token %r", name)
+    WRITER.set(name)
+    return name
+
+
 class Service:
+    """The store and its single writer: start-up (validate, load), and every write (the SHACL
+    gate in a worker process, then the commit, then the new revision published for the serving
+    processes, snapshots.py). `gros serve` runs it in a process of its own (writer.py)."""
+
     def __init__(self, settings: Settings):
         if settings.store_path is None:
             settings = settings.with_(store_path=settings.default_store)
@@ -80,14 +118,12 @@ class Service:
         self.pool: WorkerPool | None = None
         self.writer = asyncio.Lock()
         self.content_graphs: dict[str, str] = {}  # graph IRI -> file
-        self.snapshots = settings.store_path.with_name(settings.store_path.name + ".snapshots")
-        self.snapshot: Path | None = None  # what queries read: the current revision
-        self.in_use: Counter[Path] = Counter()  # jobs running on each snapshot
+        self.snapshots = snapshot_folder(settings)
+        self.snapshot: Path | None = None  # the checkpoint of the current revision
         self.metrics = Metrics()
         self._revision: int | None = None
         self._revision_read = 0.0
         self.tokens = TokenSet.from_settings(settings)  # raises TokenFileError
-        self.penalties = PenaltyBox(settings.penalty_seconds)
         self.history: History | None = None  # the change log (history/); none for a remote store
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -115,11 +151,13 @@ class Service:
         self.store.flush()
         shutil.rmtree(self.snapshots, ignore_errors=True)  # left over from an earlier run
         self.snapshot = self.store.snapshot(self.snapshots)
+        published.publish(self.snapshots, self.store.revision, self.snapshot)
         self.content_graphs = {f.graph: str(f.path) for f in files}
         log.info("loaded %s, unchanged %s, removed %s", report.loaded, report.unchanged, report.removed)
 
     async def start(self) -> None:
-        self.pool = WorkerPool(self.settings, size=self.settings.workers, queue_timeout=self.settings.queue_timeout)
+        # One worker: writes are sequential, and it only works out what a write changes.
+        self.pool = WorkerPool(self.settings, size=1, queue_timeout=self.settings.query_timeout)
         await self.pool.start()
 
     async def stop(self) -> None:
@@ -128,14 +166,15 @@ class Service:
         shutil.rmtree(self.snapshots, ignore_errors=True)
 
     def _new_snapshot(self) -> None:
-        """After a write: queries from now on read a snapshot of the new revision."""
-        old, self.snapshot = self.snapshot, self.store.snapshot(self.snapshots)
-        self._forget(old)
+        """After a write: the serving processes read a checkpoint of the new revision from now
+        on; the older ones go once no process reads them."""
+        self.snapshot = self.store.snapshot(self.snapshots)
+        published.publish(self.snapshots, self.store.revision, self.snapshot)
+        self.sweep()
 
-    def _forget(self, snapshot: Path | None) -> None:
-        if snapshot is not None and snapshot != self.snapshot and not self.in_use[snapshot]:
-            self.in_use.pop(snapshot, None)
-            shutil.rmtree(snapshot, ignore_errors=True)
+    def sweep(self) -> None:
+        if self.snapshot is not None:
+            published.sweep(self.snapshots, keep=self.snapshot)
 
     @property
     def revision(self) -> int:
@@ -153,67 +192,31 @@ class Service:
             self._revision_read = time.monotonic()
         return self._revision
 
-    # --- reading ------------------------------------------------------------------------------
-    async def run(self, job: dict):
-        """Run a job on a worker; yields its messages, turning pool failures into HTTP problems."""
-        snapshot = self.snapshot
-        job = {**job, "snapshot": str(snapshot) if snapshot else None}  # None: a remote store
+    # --- the writer's jobs ---------------------------------------------------------------------
+    async def run(self, job):
+        """Run a job on the writer's worker (the part of an update that works out what it
+        changes); yields its messages, turning pool failures into HTTP problems."""
+        job = on_snapshot(job, str(self.snapshot) if self.snapshot else None)  # None: a remote store
         timeout = self.settings.query_timeout
-        self.in_use[snapshot] += 1
         try:
             async for message in self.pool.run(job, timeout):
-                if message[0] == "whole":  # a small result in one message (execution.PipeWriter)
-                    whole = message[1]
-                    yield ("head", whole["head"])
-                    if whole["body"]:
-                        yield ("chunk", whole["body"])
-                    yield ("end", whole["end"])
-                else:
-                    yield message
+                yield message
         except Overloaded:
             self.metrics.refusals.labels("overload").inc()
-            raise Overloaded(f"all {self.settings.workers} query workers are busy; try again shortly "
-                             f"(raise the number with gros serve --workers)", headers={"Retry-After": "1"}) from None
+            raise Overloaded("another write is being checked; try again shortly", headers={"Retry-After": "1"}) from None
         except JobTimeout:
             self.metrics.timeouts.inc()
-            message = (f"the request took longer than the time limit of {timeout:g} s and was stopped (the limit "
-                       f"is set with gros serve --query-timeout)")
-            wait = self.penalties.strike(CLIENT.get())
-            if wait:
-                message += (f"; to keep the service for others, further requests from your address are refused "
-                            f"for {wait:g} s (gros serve --timeout-penalty)")
-            headers = {"Retry-After": str(max(1, math.ceil(wait)))} if wait else None
-            raise JobTimeout(message, headers=headers) from None
+            raise JobTimeout(f"the update took longer than the time limit of {timeout:g} s and was stopped "
+                             f"(the limit is set with gros serve --query-timeout)") from None
         except WorkerDied:
-            raise WorkerDied("the query worker stopped unexpectedly (out of memory?); "
-                             "the request was not completed") from None
-        finally:
-            self.in_use[snapshot] -= 1
-            self._forget(snapshot)
+            raise WorkerDied("the worker checking the update stopped unexpectedly (out of memory?); "
+                             "nothing was written") from None
 
     # --- writing ------------------------------------------------------------------------------
     def check_token(self, authorization: str | None) -> str:
-        """The name of the update token in `authorization`, or 401/403 (see tokens.py)."""
-        if not self.tokens.enabled:
-            self.metrics.refusals.labels("auth").inc()
-            raise WriteRefused("this service is read-only: updates are enabled by starting it with "
-                                   "GROS_UPDATE_TOKEN (or GROS_UPDATE_TOKEN_FILE) set, and sending "
-                                   "Authorization: Bearer <token>")
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            self.metrics.refusals.labels("auth").inc()
-            raise WriteRefused("updates need an Authorization: Bearer <token> header", status=401,
-                               headers={"WWW-Authenticate": 'Bearer realm="gros"'})
-        name = self.tokens.match(given.strip())
-        if name is None:
-            self.metrics.refusals.labels("auth").inc()
-            raise WriteRefused("the update token is not valid", status=401,
-                               headers={"WWW-Authenticate": 'Bearer realm="gros", error="invalid_token"'})
-        log.info("write authorised by token %r", name)
-        WRITER.set(name)
-        return name
+        return check_token(self.tokens, self.metrics, authorization)
 
-    async def write(self, job: dict) -> WriteOutcome:
+    async def write(self, job: UpdateJob) -> WriteOutcome:
         """Evaluate a change in a worker, pass it through the SHACL gate, then commit it whole.
 
         The writer lock makes writes sequential, so the change is computed on the revision it
@@ -229,12 +232,12 @@ class Service:
         self.metrics.revision.set(outcome.revision)
         return outcome
 
-    async def _write(self, job: dict) -> WriteOutcome:
+    async def _write(self, job: UpdateJob) -> WriteOutcome:
         async with self.writer:
-            self._refuse_protected_graphs(job.get("drop_graphs") or [])
+            self._refuse_protected_graphs(job.drop_graphs)
             outcome = None
-            async for kind, payload in self.run({**job, "kind": "update"}):
-                if kind == "error":
+            async for kind, payload in self.run(job):
+                if kind == Kind.ERROR:
                     raise GrosError.from_dict(payload)
                 outcome = payload
             if outcome.get("removed") is None:  # refused before evaluation (syntax and the like)
@@ -251,13 +254,13 @@ class Service:
                                      details=[_detail(r) for r in outcome["results"] if r["severity"] == "Violation"])
             # A graph that is replaced (PUT) keeps what old and new content share, which is in
             # neither list; only a graph whose new content is empty is dropped by name.
-            drop = [] if job.get("added") else list(job.get("drop_graphs") or [])
+            drop = [] if job.added else list(job.drop_graphs)
             drop += [g for g in outcome.get("emptied", []) if g not in drop]
             self._refuse_protected_graphs(drop)
             if not removed and not added and not drop:
                 return WriteOutcome(self.revision, 0, 0)
             loop = asyncio.get_running_loop()
-            actor = job.get("actor") or WRITER.get() or "anonymous"
+            actor = job.actor or WRITER.get() or "anonymous"
             revision = await loop.run_in_executor(None, self._commit, actor, removed, added, drop)
             self._revision = revision
             await loop.run_in_executor(None, self._new_snapshot)

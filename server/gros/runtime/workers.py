@@ -5,10 +5,10 @@ pyoxigraph cannot cancel a running query, and a thread cannot be killed. So ever
 view of the store. When a job passes its time limit the worker is killed, which frees its
 CPU at once, and a fresh one takes its place.
 
-Jobs are plain dicts; a worker answers with a stream of messages `(kind, payload)`:
-`("head", {...})`, any number of `("chunk", bytes)`, then `("end", {...})`; or one
-`("whole", {"head", "body", "end"})` for a small result; or one `("error", {...})`.
-What a job does is `gros.execution.handle`.
+Jobs are the dataclasses of jobs.py, answered by the messages described there. Since the
+serving processes run read queries themselves (serving.py), the pool runs the writer's jobs:
+the part of an update that works out what it changes, under the time limit.
+What a job does is `execution.Executor.handle`.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from gros.errors import GrosError
+from gros.runtime.jobs import FINAL
 
 log = logging.getLogger("gros.workers")
 
@@ -102,7 +103,7 @@ class Worker:
         if message[0] != "ready":
             raise WorkerDied()
 
-    def send(self, job: dict) -> None:
+    def send(self, job) -> None:
         self.conn.send(job)
 
     def receive(self, timeout: float):
@@ -201,7 +202,7 @@ class WorkerPool:
 
         loop.run_in_executor(self.threads, replace)
 
-    async def run(self, job: dict, timeout: float):
+    async def run(self, job, timeout: float):
         """Run a job; yields its messages. Stops the worker if the caller stops listening early."""
         worker = await self._acquire()
         loop = asyncio.get_running_loop()
@@ -214,8 +215,7 @@ class WorkerPool:
                 receiving = self.threads.submit(worker.receive, deadline - loop.time())
                 message = await asyncio.wrap_future(receiving)
                 receiving = None
-                kind = message[0]
-                if kind in ("end", "error", "whole"):
+                if message[0] in FINAL:
                     finished = True
                 yield message
                 if finished:
@@ -248,7 +248,7 @@ class WorkerPool:
                 else:
                     message = await loop.run_in_executor(self.threads, worker.receive, deadline - loop.time())
                 receiving = None
-                if message[0] in ("end", "error", "whole"):
+                if message[0] in FINAL:
                     self.idle.put_nowait(worker)
                     return
         except (JobTimeout, WorkerDied):

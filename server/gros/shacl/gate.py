@@ -18,6 +18,8 @@ and all that link to them, on everything DEPTH links around them.
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import logging
 import re
 import warnings
@@ -364,7 +366,8 @@ def warm_up(settings) -> None:
     _ontology_store(settings)
     _reach(settings)
     thing = ox.NamedNode(settings.id_base + "warm-up")
-    compute_update(ox.Store(), {"text": f"INSERT DATA {{ {thing} a <https://w3id.org/gros/def#Goal> }}"}, settings)
+    text = f"INSERT DATA {{ {thing} a <https://w3id.org/gros/def#Goal> }}"
+    compute_update(ox.Store(), SimpleNamespace(text=text, using=(), using_named=(), base_iri=None), settings)
 
 
 def touched_nodes(removed, added) -> set:
@@ -445,22 +448,22 @@ def _validate(graph: Graph, focus: set, settings) -> tuple[list, list[str]]:
     return results, sorted(n.value for n in focus)
 
 
-def compute_update(store: ox.Store, job: dict, settings) -> dict:
-    """Runs in a worker: the change an update (or a given delta) makes, and the gate's verdict."""
+def compute_update(store: ox.Store, job, settings) -> dict:
+    """Runs in a worker: the change an update (or a given delta) makes, and the gate's verdict.
+    `job` is a runtime.jobs.UpdateJob (this layer reads its fields, it does not import it)."""
     patches.apply()
     try:
-        if job.get("text") is not None:
-            overlay = evaluate_update(store, job["text"], job.get("using", ()), job.get("using_named", ()),
-                                      job.get("base_iri"))
+        if job.text is not None:
+            overlay = evaluate_update(store, job.text, job.using, job.using_named, job.base_iri)
         else:
             overlay = OverlayStore(store)
-            if job.get("clear_default"):
+            if job.clear_default:
                 for quad in list(overlay.quads((None, None, None, ox.DefaultGraph()))):
                     overlay.removed.add(quad)
-            for graph in job.get("drop_graphs", ()):
+            for graph in job.drop_graphs:
                 for quad in list(overlay.quads((None, None, None, ox.NamedNode(graph)))):
                     overlay.removed.add(quad)
-            for quad in ox.parse(job.get("added", b""), format=ox.RdfFormat.N_QUADS):
+            for quad in ox.parse(job.added, format=ox.RdfFormat.N_QUADS):
                 if quad not in overlay.removed and quad not in store:
                     overlay.added.add(quad)
                 else:

@@ -144,6 +144,17 @@ class GraphStore:
         if not self.remote:
             self._move_old_bookkeeping()
 
+    @classmethod
+    def at_checkpoint(cls, settings: Settings, store: ox.Store, revision: int) -> "GraphStore":
+        """A read-only checkpoint of revision `revision` (runtime/snapshots.py). A checkpoint copies
+        the data only: the bookkeeping store stays with the writer, which holds its lock, so the
+        bookkeeping a reader needs (the revision) is kept in memory here."""
+        books = ox.Store()
+        dataset = ox.NamedNode(settings.base_iri + "dataset")
+        meta = ox.NamedNode(settings.graph_base + "meta")
+        books.add(ox.Quad(dataset, REVISION, ox.Literal(str(revision), datatype=XSD_INTEGER), meta))
+        return cls(settings, store=store, books=books)
+
     # --- the handle ----------------------------------------------------------------------------
     @property
     def store(self) -> ox.Store:

@@ -3,10 +3,9 @@
 Pages run many small look-ups (a resource's triples, the labels of everything it links to,
 its incoming links), so they read in this process rather than through the query workers:
 a round trip to a worker per look-up would cost more than the look-up. They still never
-touch the live store: the first page request after a write makes a checkpoint of the new
-revision (hard links, like the workers' snapshots, see GraphStore.snapshot) and opens it
-read-only. So one page is rendered from one revision, and a write cannot change what a
-page is reading half-way.
+touch the live store: the first page request after a write opens the checkpoint of the new
+revision that the writer published (runtime/snapshots.py), read-only. So one page is rendered
+from one revision, and a write cannot change what a page is reading half-way.
 
 A view also caches what is worth computing once per revision (counts, the class hierarchy,
 names, pages of the map, timeline and search results): a revision never changes, so nothing
@@ -21,7 +20,6 @@ client queries, so they do not need the workers' time limit.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 from collections import OrderedDict
 from contextlib import asynccontextmanager
@@ -98,6 +96,7 @@ class View:
         # HTTP dates have whole seconds; a revision is "modified" when this server first saw it.
         self.modified = datetime.now(timezone.utc).replace(microsecond=0)
         self.users = 0
+        self.release = None  # gives the published checkpoint back once the view is retired
         self.cache = Bounded(CACHE_ENTRIES)
         self.memos: dict[str, Bounded] = {}  # named caches of their own size (names, shapes, pages)
         self.pending: dict = {}  # (memo, key) -> the lock of the computation in progress
@@ -199,11 +198,6 @@ class Reader:
         self.lock = asyncio.Lock()
         self.retired: list[View] = []
 
-    @property
-    def folder(self) -> Path:
-        # Inside the service's snapshot folder, so the service's start and stop clean it up too.
-        return self.service.snapshots / "pages"
-
     @asynccontextmanager
     async def view(self):
         view = await self._current()
@@ -229,11 +223,18 @@ class Reader:
             return self.current
 
     def _open(self) -> View:
-        path = self.service.store.snapshot(self.folder)
-        if path is None:
+        current = self.service.current
+        if current is None:  # a remote store, read live
             return View(self.service.settings, None, store=self.service.store.store,
                         revision=self.service.store.revision)
-        return View(self.service.settings, path)
+        snapshot = current.acquire()
+        try:
+            view = View(self.service.settings, None, store=snapshot.store, revision=snapshot.revision)
+        except BaseException:
+            current.release(snapshot)
+            raise
+        view.release = lambda: current.release(snapshot)
+        return view
 
     def _sweep(self) -> None:
         """Remove retired views that no request is reading any more."""
@@ -242,9 +243,10 @@ class Reader:
             if view.users:
                 keep.append(view)
                 continue
-            view.store = None  # close it before its files go
-            if view.path is not None:
-                shutil.rmtree(view.path, ignore_errors=True)
+            view.store = None
+            if view.release is not None:
+                view.release()
+                view.release = None
         self.retired = keep
 
 

@@ -1,0 +1,124 @@
+"""The serving processes of `gros serve` (runtime/serving.py, supervisor.py, writer.py, cache.py),
+over real HTTP: a write is seen by every process once acknowledged, a runaway query ends only
+its own process while concurrent queries are answered, and cached answers never outlive the
+revision they were made from."""
+from __future__ import annotations
+
+import concurrent.futures
+import re
+
+import httpx
+
+from server_fixture import QUERY_TIMEOUT, WORKERS, auth, problem, update, wait_for_workers
+
+SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
+        "?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }")
+JSON = {"Accept": "application/sparql-results+json"}
+
+
+def count_in(url: str, graph: str) -> int:
+    # A new connection each time: the kernel hands it to any of the serving processes.
+    response = httpx.get(url + "/sparql", headers=JSON, timeout=30,
+                         params={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"})
+    assert response.status_code == 200, response.text
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def metric(url: str, name: str) -> float:
+    text = httpx.get(url + "/metrics", timeout=10).text
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_every_process_answers_from_the_new_revision_after_a_write(server, client, fresh_graph):
+    assert WORKERS >= 2
+    for n in range(1, 6):
+        response = update(client, f'INSERT DATA {{ GRAPH <{fresh_graph}> {{ <{fresh_graph}#s> '
+                                  f'<http://www.w3.org/2000/01/rdf-schema#comment> "{n}" }} }}')
+        assert response.status_code == 200, response.text
+        # Right after the 2xx, on many fresh connections (so on every serving process), the write is there.
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            counts = list(pool.map(lambda _: count_in(server.url, fresh_graph), range(8)))
+        assert counts == [n] * 8, counts
+
+
+def test_a_cached_answer_is_dropped_by_a_write(server, client, fresh_graph):
+    query = {"query": f"SELECT ?o WHERE {{ GRAPH <{fresh_graph}> {{ ?s ?p ?o }} }}"}
+    hits = metric(server.url, 'gros_cache_total{outcome="hit"}')
+    first = client.get("/sparql", params=query, headers=JSON)
+    again = client.get("/sparql", params=query, headers=JSON)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content and first.json()["results"]["bindings"] == []
+    assert metric(server.url, 'gros_cache_total{outcome="hit"}') > hits  # the repeat came from the cache
+    assert update(client, f'INSERT DATA {{ GRAPH <{fresh_graph}> {{ <{fresh_graph}#s> '
+                          f'<http://www.w3.org/2000/01/rdf-schema#comment> "new" }} }}').status_code == 200
+    after = client.get("/sparql", params=query, headers=JSON)
+    assert [row["o"]["value"] for row in after.json()["results"]["bindings"]] == ["new"]
+
+
+def test_no_answer_is_served_across_revisions(server, client, fresh_graph):
+    query = {"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{fresh_graph}> {{ ?s ?p ?o }} }}"}
+    seen = []
+    for n in range(3):
+        for _ in range(2):  # the second is a cache hit of the same revision
+            response = client.get("/sparql", params=query, headers=JSON)
+            seen.append((response.headers["etag"], response.json()["results"]["bindings"][0]["n"]["value"]))
+        update(client, f'INSERT DATA {{ GRAPH <{fresh_graph}> {{ <{fresh_graph}#s{n}> '
+                       f'<http://www.w3.org/2000/01/rdf-schema#comment> "x" }} }}')
+    assert [count for _, count in seen] == ["0", "0", "1", "1", "2", "2"]
+    tags = [tag for tag, _ in seen]
+    assert tags[0] == tags[1] and tags[2] == tags[3] and len(set(tags)) == 3
+    # A conditional request with the old tag gets the new answer, the current one 304.
+    assert client.get("/sparql", params=query, headers={**JSON, "If-None-Match": tags[0]}).status_code == 200
+    current = client.get("/sparql", params=query, headers=JSON).headers["etag"]
+    assert client.get("/sparql", params=query, headers={**JSON, "If-None-Match": current}).status_code == 304
+
+
+def test_a_runaway_query_is_stopped_while_concurrent_queries_are_answered(server, known):
+    wait_for_workers(server.url)
+    before = httpx.get(server.url + "/health", timeout=10).json()["worker_restarts"]
+    normal = f"SELECT ?p ?o WHERE {{ <{known.resource}> ?p ?o }}"
+
+    def runaway():
+        return httpx.get(server.url + "/sparql", params={"query": SLOW}, timeout=60)
+
+    def normal_queries():
+        codes = []
+        # Keep-alive connections, opened before the runaway starts: some live in its process.
+        with httpx.Client(timeout=60) as http:
+            for _ in range(int(QUERY_TIMEOUT * 10) + 20):
+                response = http.get(server.url + "/sparql", params={"query": normal}, headers=JSON)
+                codes.append(response.status_code)
+        return codes
+
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        others = [pool.submit(normal_queries) for _ in range(4)]
+        slow = pool.submit(runaway).result()
+        results = [f.result() for f in others]
+    assert slow.status_code == 503
+    assert "--query-timeout" in problem(slow)["error"]
+    assert all(code == 200 for codes in results for code in codes), results
+    wait_for_workers(server.url, WORKERS, timeout=60)
+    assert httpx.get(server.url + "/health", timeout=10).json()["worker_restarts"] >= before + 1
+
+
+def test_a_write_goes_through_the_one_writer_from_any_process(server, fresh_graph):
+    # Concurrent writes on separate connections: each is applied once, in some order, none lost.
+    def write(n):
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            response = update(http, f'INSERT DATA {{ GRAPH <{fresh_graph}> {{ <{fresh_graph}#w{n}> '
+                                    f'<http://www.w3.org/2000/01/rdf-schema#comment> "{n}" }} }}')
+            assert response.status_code == 200, response.text
+            return response.json()["revision"]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        revisions = list(pool.map(write, range(8)))
+    assert len(set(revisions)) == 8
+    assert count_in(server.url, fresh_graph) == 8
+
+
+def test_updates_need_a_token_in_every_process(server):
+    for _ in range(4):
+        response = httpx.post(server.url + "/sparql", content=b"INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+                              headers={"Content-Type": "application/sparql-update", **auth("wrong")}, timeout=30)
+        assert response.status_code == 401
