@@ -146,8 +146,8 @@ def test_overload_is_503_with_retry_after(one_worker_server):
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         slow = pool.submit(get, server.url, RUNAWAY)
         deadline = time.monotonic() + PATIENCE
-        while httpx.get(server.url + "/health", timeout=30).json()["workers_idle"] > 0:  # until it runs
-            assert time.monotonic() < deadline and not slow.done(), "the runaway query never took the worker"
+        while httpx.get(server.url + "/health", timeout=30).json()["queries_running"] == 0:  # until it runs
+            assert time.monotonic() < deadline and not slow.done(), "the runaway query never took the query thread"
             time.sleep(0.1)
         response = get(server.url, "ASK {}")
         assert response.status_code == 503, response.text

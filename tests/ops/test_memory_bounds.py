@@ -19,6 +19,13 @@ BROWSER = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 WRITES = 6
 
 
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
 def snapshot_folders(server) -> list[Path]:
     snapshots = server.store.with_name(server.store.name + ".snapshots")
     return [p for p in snapshots.rglob("rev-*") if p.is_dir()]
@@ -66,10 +73,13 @@ def test_writes_and_page_requests_leave_a_bounded_number_of_snapshots(server, cl
 
 
 def test_made_up_methods_do_not_add_metric_series(client):
-    for i in range(3):
-        client.request(f"BREW{i}", "/sparql")
+    # Methods the HTTP parser knows but the service does not serve reach the app and count as
+    # "other"; made-up ones are refused by the parser (400) before they reach it.
+    for method in ("PROPFIND", "MKCOL", "PURGE", "BREW0", "BREW1"):
+        assert client.request(method, "/sparql").status_code in (400, 405)
     metrics = client.get("/metrics").text
-    assert 'method="BREW' not in metrics
+    for method in ("PROPFIND", "MKCOL", "PURGE", "BREW"):
+        assert f'method="{method}' not in metrics
     assert 'method="other"' in metrics
 
 
@@ -93,10 +103,14 @@ def test_the_rate_limit_table_has_a_ceiling(monkeypatch):
 
 
 @pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
-def test_query_workers_run_with_the_malloc_arena_cap(server):
-    """gros serve caps its arenas with mallopt and hands the cap to the workers it spawns."""
-    workers = children(server.process.pid)
-    assert workers
-    for pid in workers:
+def test_spawned_processes_run_with_the_malloc_arena_cap(server):
+    """gros serve caps its arenas with mallopt before it starts any process, and hands the cap to
+    the processes it spawns (the writer and the workers of its SHACL gate) in their environment.
+    The serving processes are forked from gros serve after the mallopt call, so they inherit the
+    cap itself (glibc's setting is process memory), which /proc does not show."""
+    spawned = [pid for pid in descendants(server.process.pid)
+               if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert spawned
+    for pid in spawned:
         environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         assert any(entry.startswith(b"MALLOC_ARENA_MAX=") for entry in environment), pid

@@ -361,15 +361,16 @@ def children(pid: int) -> list[int]:
 
 
 def query_workers(server: RunningServer) -> set[int]:
-    """The process ids of a server's query workers: its children started by multiprocessing's
-    spawn (not its resource tracker)."""
+    """The process ids of a server's serving processes, which run the read queries: the children
+    of `gros serve` (the arbiter) that it forked, not those started by multiprocessing's spawn
+    (the writer process, the resource tracker)."""
     found = set()
     for pid in children(server.process.pid):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue  # ended meanwhile
-        if any(b"spawn_main" in part for part in command):
+        if not any(b"multiprocessing" in part for part in command):
             found.add(pid)
     return found
 

@@ -68,8 +68,15 @@ def serve_processes(settings: Settings) -> None:
     click.echo(f"Serving the GROS knowledge graph on http://{settings.host}:{settings.port}/sparql "
                f"({writers}{where}; {settings.workers} serving processes)", err=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    arbiter = os.getpid()
     try:
         Application(settings, address, authkey, run_dir).run()
+    except SystemExit as leaving:
+        # gunicorn ends a serving process (forked from here) with sys.exit: it leaves with its
+        # code, and never runs the arbiter's clean-up below (which would kill the writer).
+        if os.getpid() != arbiter:
+            os._exit(leaving.code if isinstance(leaving.code, int) else 1)
+        raise
     finally:
         writer.kill()
         writer.join(timeout=5)

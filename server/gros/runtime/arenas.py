@@ -13,7 +13,9 @@ and malloc_trim did not give it back). The 10-minute soak grew the server proces
 (bench/RESULTS.md, Soak).
 
 The cap is set with mallopt for this process (glibc reads MALLOC_ARENA_MAX only when a
-process starts) and put in the environment for the query workers, which are started later.
+process starts) before it starts any other: the serving processes, forked from it, inherit the
+setting itself; the processes it spawns (the writer, the workers of its SHACL gate) get it
+through the environment.
 An operator's own MALLOC_ARENA_MAX wins. Elsewhere than glibc this does nothing.
 """
 from __future__ import annotations
@@ -41,5 +43,5 @@ def limit_malloc_arenas(count: int = ARENAS) -> bool:
     except (OSError, AttributeError):
         return False
     if applied:
-        os.environ[VARIABLE] = str(count)  # inherited by the query workers (spawned, not forked)
+        os.environ[VARIABLE] = str(count)  # for the processes spawned later (the writer and its workers)
     return applied

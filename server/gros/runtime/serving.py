@@ -170,7 +170,9 @@ class Serving:
             restarts = (self.run_dir / "restarts").stat().st_size
         except FileNotFoundError:
             restarts = 0
-        return {"workers": self.settings.workers, "workers_idle": ready, "worker_restarts": restarts}
+        # workers_idle: serving processes ready for requests; queries_running: in the process that answers.
+        return {"workers": self.settings.workers, "workers_idle": ready, "worker_restarts": restarts,
+                "queries_running": len(PROCESS.running)}
 
     # --- reading ------------------------------------------------------------------------------
     async def run(self, job: QueryJob):
@@ -237,7 +239,10 @@ class Serving:
         if wait:
             message += (f"; to keep the service for others, further requests from your address are refused "
                         f"for {wait:g} s (gros serve --timeout-penalty)")
-        headers = {"Retry-After": str(max(1, math.ceil(wait)))} if wait else None
+        # This process is ending: the client should not send its next request on this connection.
+        headers = {"Connection": "close"}
+        if wait:
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return JobTimeout(message, headers=headers)
 
     def _runaway(self) -> None:

@@ -54,10 +54,16 @@ class ServingWorker(UvicornWorker):
         self._install_sigquit_handler()
 
         def end() -> None:
+            # Stop accepting at once, before the 503 that ends the runaway request goes out: the
+            # client's next connection must reach another process, since this one closes, as it
+            # exits, every connection that has not sent a whole request yet.
+            for listener in server.servers:
+                listener.close()
             server.should_exit = True
 
+        # Called on this loop's thread (by the request that hit the limit, or the watchdog).
+        PROCESS.end = end
         loop = asyncio.get_running_loop()
-        PROCESS.end = lambda: loop.call_soon_threadsafe(end)
         beat = loop.create_task(self._beat())
         try:
             await server.serve(sockets=self.sockets)
