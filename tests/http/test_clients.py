@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 import rdflib
-from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore
+from rdflib.plugins.stores.sparqlstore import SPARQLStore, SPARQLUpdateStore, _node_to_sparql
 from SPARQLWrapper import JSON, POST, TURTLE, URLENCODED, XML, SPARQLWrapper
 
-from server_fixture import MINIMAL_GRAPH, TOKEN, ask
+from server_fixture import BASE, MINIMAL_GRAPH, TOKEN, ask, select, update
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+GENID = BASE + ".well-known/genid/"
 
 
 def wrapper(server) -> SPARQLWrapper:
@@ -123,6 +124,85 @@ def test_rdflib_sparqlupdatestore_with_bearer_token(server, client, fresh_graph)
     assert (subject, rdflib.RDFS.comment, rdflib.Literal("via SPARQLUpdateStore", lang="en")) in graph
     graph.remove((subject, None, None))
     assert not ask(client, f"ASK {{ GRAPH <{fresh_graph}> {{ <{subject}> ?p ?o }} }}")
+
+
+def skolem_iris(node) -> str:
+    """rdflib's documented hook for blank nodes in SPARQLStore (`node_to_sparql`): a BNode goes out
+    as the skolem IRI that names it in this service, `_:LABEL` as `<{base}.well-known/genid/LABEL>`
+    (docs/protocol.md); every other term as rdflib writes it."""
+    if isinstance(node, rdflib.BNode):
+        return f"<{GENID}{node}>"
+    return _node_to_sparql(node)
+
+
+def update_store(server, return_format: str = "xml") -> SPARQLUpdateStore:
+    return SPARQLUpdateStore(query_endpoint=server.sparql, update_endpoint=server.sparql,
+                             node_to_sparql=skolem_iris, returnFormat=return_format,
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def stored(client, graph: str) -> set[tuple[str, str, str, str]]:
+    """The graph's triples as a plain query over HTTP reads them: (s, type of s, p, o)."""
+    response = client.get("/sparql", params={"query": f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    return {(b["s"]["value"], b["s"]["type"], b["p"]["value"], b["o"]["value"])
+            for b in response.json()["results"]["bindings"]}
+
+
+@pytest.mark.parametrize("return_format", ["xml", "json"])
+def test_rdflib_sparqlupdatestore_adds_reads_and_removes_blank_nodes(server, client, fresh_graph, return_format):
+    graph = rdflib.Graph(store=update_store(server, return_format), identifier=rdflib.URIRef(fresh_graph))
+    subject = rdflib.URIRef("https://example.org/test/update-store-blank")
+    node, other = rdflib.BNode(), rdflib.BNode()
+    written = {(subject, rdflib.RDFS.seeAlso, node),
+               (node, rdflib.RDFS.comment, rdflib.Literal("a blank node", lang="en")),
+               (node, rdflib.RDFS.seeAlso, other),
+               (other, rdflib.RDFS.comment, rdflib.Literal("another blank node", lang="en"))}
+    for triple in sorted(written):
+        graph.add(triple)
+
+    # Read back through the same store: the nodes are blank nodes again, with the labels they were sent with.
+    read = set(graph.triples((None, None, None)))
+    assert read == written
+    assert {type(term) for triple in read for term in (triple[0], triple[2])} >= {rdflib.BNode}
+    assert not any(isinstance(term, rdflib.URIRef) and term.startswith(GENID) for triple in read for term in triple)
+    rows = list(graph.query(f'SELECT ?b WHERE {{ ?b <{RDFS}comment> "a blank node"@en }}'))
+    assert [row.b for row in rows] == [node] and isinstance(rows[0].b, rdflib.BNode)
+    assert len(graph) == 4
+    # Over plain HTTP the same four triples, the nodes as `bnode` bindings.
+    assert {(s, kind) for s, kind, _p, _o in stored(client, fresh_graph)} == {
+        (str(subject), "uri"), (str(node), "bnode"), (str(other), "bnode")}
+
+    graph.remove((node, None, None))
+    assert stored(client, fresh_graph) == {(str(subject), "uri", f"{RDFS}seeAlso", str(node)),
+                                           (str(other), "bnode", f"{RDFS}comment", "another blank node")}
+    graph.remove((None, None, other))  # no triple has it as object any more: removes nothing
+    graph.remove((subject, rdflib.RDFS.seeAlso, node))
+    graph.remove((other, None, None))
+    assert stored(client, fresh_graph) == set()
+    assert set(graph.triples((None, None, None))) == set()
+
+
+def test_rdflib_sparqlupdatestore_removes_a_blank_node_the_server_made(server, client, fresh_graph):
+    """A node made by `[ ... ]` in INSERT DATA (labelled by the server) comes to rdflib as a BNode,
+    and that BNode given back to the store addresses the stored node."""
+    subject = "https://example.org/test/update-store-server-blank"
+    response = update(client, f'INSERT DATA {{ GRAPH <{fresh_graph}> {{ <{subject}> <{RDFS}seeAlso> '
+                              f'[ <{RDFS}comment> "made by the server"@en ; <{RDFS}label> "x" ] }} }}')
+    assert response.status_code == 200, response.text
+    graph = rdflib.Graph(store=update_store(server), identifier=rdflib.URIRef(fresh_graph))
+    nodes = list(graph.objects(rdflib.URIRef(subject), rdflib.RDFS.seeAlso))
+    assert len(nodes) == 1 and isinstance(nodes[0], rdflib.BNode), nodes
+    node = nodes[0]
+    assert set(graph.predicate_objects(node)) == {(rdflib.RDFS.comment, rdflib.Literal("made by the server", lang="en")),
+                                                  (rdflib.RDFS.label, rdflib.Literal("x"))}
+    graph.remove((node, rdflib.RDFS.label, None))
+    assert stored(client, fresh_graph) == {(subject, "uri", f"{RDFS}seeAlso", str(node)),
+                                           (str(node), "bnode", f"{RDFS}comment", "made by the server")}
+    graph.remove((node, None, None))
+    graph.remove((None, None, node))
+    assert stored(client, fresh_graph) == set()
 
 
 # --- SPARQLWrapper: every return format it offers, for each query form ------------------------------
