@@ -97,6 +97,30 @@ def test_jsonld_dump_carries_the_published_context(quads):
     assert limburg["nutsRegion"] == "http://data.europa.eu/nuts/code/NL42"
 
 
+def test_jsonld_keeps_every_blank_node_and_its_label():
+    """rdflib's JSON-LD writer leaves out a blank node met only as the value of a term with
+    "@type": "@id" (rdfs:seeAlso in our @context) or only from other blank nodes; the dump must not."""
+    rdfs, ex = "http://www.w3.org/2000/01/rdf-schema#", "https://example.org/test/"
+    see, comment, first, rest = (ox.NamedNode(rdfs + "seeAlso"), ox.NamedNode(rdfs + "comment"),
+                                 ox.NamedNode(str(RDF.first)), ox.NamedNode(str(RDF.rest)))
+    s = ox.NamedNode(ex + "s")
+    b, c, d, e, head, tail = (ox.BlankNode(label) for label in ("b", "c1", "d-2", "e", "l1", "l2"))
+    triples = [ox.Triple(s, see, b), ox.Triple(b, comment, ox.Literal("by @id", language="en")),
+               ox.Triple(b, see, c), ox.Triple(c, comment, ox.Literal("from a blank node")),
+               ox.Triple(d, see, e), ox.Triple(e, see, d),  # a cycle that no IRI reaches
+               ox.Triple(s, ox.NamedNode(ex + "items"), head), ox.Triple(head, first, ox.Literal("one")),
+               ox.Triple(head, rest, tail), ox.Triple(tail, first, ox.Literal("two")),
+               ox.Triple(tail, rest, ox.NamedNode(str(RDF.nil)))]
+    data = export.serialize(triples, formats.JSONLD)
+    back = list(ox.parse(data, format=ox.RdfFormat.JSON_LD))
+    assert len(back) == len(triples)
+    assert isomorphic(as_graph(back), as_graph(triples))
+    assert {q.triple for q in back} >= {t for t in triples if not ({t.subject, t.object} & {head, tail})}  # labels kept
+    document = json.loads(data)
+    assert [n["items"] if "items" in n else n[ex + "items"] for n in document["@graph"] if n["@id"] == ex + "s"] \
+        == [{"@list": ["one", "two"]}]  # a list is still written as a list
+
+
 def test_the_dumps_cover_every_file_as_its_own_graph(files, quads):
     graphs = {q.graph_name.value for q in quads}
     assert graphs == {f.graph for f in files}
