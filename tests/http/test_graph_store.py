@@ -4,10 +4,12 @@ Writes go to fresh graphs; every write needs the token and passes the SHACL gate
 """
 from __future__ import annotations
 
+import uuid
+
 import rdflib
 from rdflib.compare import isomorphic
 
-from server_fixture import MINIMAL_GRAPH, TOKEN, auth, problem, revision, update
+from server_fixture import GRAPH_BASE, MINIMAL_GRAPH, TOKEN, auth, problem, revision, update
 
 TURTLE = """@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix ex: <https://example.org/test/> .
@@ -250,6 +252,26 @@ def test_put_in_other_syntaxes(client, fresh_graph):
         response = put(client, graph, expected.serialize(format=fmt), content_type=media_type)
         assert response.status_code == 201, (media_type, response.text)
         assert isomorphic(parsed(get(client, graph).text), expected), media_type
+
+
+BLANK_TURTLE = """@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://example.org/test/blank> rdfs:seeAlso [ rdfs:comment "first"@en ; rdfs:seeAlso _:b ] .
+_:b rdfs:comment "second"@en .
+"""
+
+
+def test_blank_nodes_come_back_in_every_graph_format(client):
+    """The labels the store gives blank nodes must be writable in each syntax (RDF/XML's rdf:nodeID
+    cannot start with a digit). Every PUT labels its nodes afresh, so several graphs are tried."""
+    expected = parsed(BLANK_TURTLE)
+    for _ in range(6):
+        graph = f"{GRAPH_BASE}test-{uuid.uuid4().hex}"
+        assert put(client, graph, BLANK_TURTLE).status_code == 201
+        for media_type, fmt in [("text/turtle", "turtle"), ("application/n-triples", "nt"),
+                                ("application/rdf+xml", "xml"), ("application/ld+json", "json-ld")]:
+            response = get(client, graph, media_type)
+            assert response.status_code == 200, (media_type, response.text)
+            assert isomorphic(parsed(response.text, fmt), expected), (media_type, response.text)
 
 
 def test_put_keeps_the_triples_that_old_and_new_content_share(client, fresh_graph):

@@ -8,11 +8,12 @@ the content holds; and each check fails when it should.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF, SKOS
 
@@ -24,6 +25,7 @@ from gros.content.files import to_rdflib
 from official_shapes import (CPOV, DCAT_AP, DCAT_AP_NL, DCAT_AP_NL_RECOMMENDED, ELI_PROFILE, EXTERNAL, results,
                              violations)
 from invoke import run_gros
+from server_fixture import BASE, GRAPH_BASE, auth, update
 
 ROOT = Path(__file__).resolve().parents[2]
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -95,6 +97,30 @@ def test_jsonld_dump_carries_the_published_context(quads):
     limburg = next(n for n in document["@graph"] if n.get("@id") == ID + "region/limburg-nl")
     assert limburg["label"] == {"nl": "Limburg (Nederland)", "en": "Limburg (Netherlands)"}
     assert limburg["nutsRegion"] == "http://data.europa.eu/nuts/code/NL42"
+
+
+def test_jsonld_keeps_every_blank_node_and_its_label():
+    """rdflib's JSON-LD writer leaves out a blank node met only as the value of a term with
+    "@type": "@id" (rdfs:seeAlso in our @context) or only from other blank nodes; the dump must not."""
+    rdfs, ex = "http://www.w3.org/2000/01/rdf-schema#", "https://example.org/test/"
+    see, comment, first, rest = (ox.NamedNode(rdfs + "seeAlso"), ox.NamedNode(rdfs + "comment"),
+                                 ox.NamedNode(str(RDF.first)), ox.NamedNode(str(RDF.rest)))
+    s = ox.NamedNode(ex + "s")
+    b, c, d, e, head, tail = (ox.BlankNode(label) for label in ("b", "c1", "d-2", "e", "l1", "l2"))
+    triples = [ox.Triple(s, see, b), ox.Triple(b, comment, ox.Literal("by @id", language="en")),
+               ox.Triple(b, see, c), ox.Triple(c, comment, ox.Literal("from a blank node")),
+               ox.Triple(d, see, e), ox.Triple(e, see, d),  # a cycle that no IRI reaches
+               ox.Triple(s, ox.NamedNode(ex + "items"), head), ox.Triple(head, first, ox.Literal("one")),
+               ox.Triple(head, rest, tail), ox.Triple(tail, first, ox.Literal("two")),
+               ox.Triple(tail, rest, ox.NamedNode(str(RDF.nil)))]
+    data = export.serialize(triples, formats.JSONLD)
+    back = list(ox.parse(data, format=ox.RdfFormat.JSON_LD))
+    assert len(back) == len(triples)
+    assert isomorphic(as_graph(back), as_graph(triples))
+    assert {q.triple for q in back} >= {t for t in triples if not ({t.subject, t.object} & {head, tail})}  # labels kept
+    document = json.loads(data)
+    assert [n["items"] if "items" in n else n[ex + "items"] for n in document["@graph"] if n["@id"] == ex + "s"] \
+        == [{"@list": ["one", "two"]}]  # a list is still written as a list
 
 
 def test_the_dumps_cover_every_file_as_its_own_graph(files, quads):
@@ -377,3 +403,110 @@ def test_profiles_json_ld_and_context_and_unknown_profile(readonly):
     missing = http.get("/export/dcat")
     assert missing.status_code == 404 and "dcat-ap" in missing.json()["error"]
     assert {p["name"] for p in http.get("/export").json()["profiles"]} == {"cpov", "dcat-ap", "eli", "void"}
+
+
+# --- over HTTP: blank nodes that clients wrote, in the dumps and back --------------------------------
+# On the shared `server` (it takes updates): the store keeps each blank node as a skolem IRI
+# (docs/protocol.md); a dump must give blank nodes again, and loading a dump back must keep the graph.
+
+GENID = BASE + ".well-known/genid/"
+BLANK_PREFIXES = {"turtle": "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n",
+                  "sparql": "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"}
+#: Two `[]` nodes and two labelled ones, one of them shared by two subjects, in a cycle.
+BLANK_TRIPLES = """<{subject}> rdfs:seeAlso [ rdfs:comment "first"@en ; rdfs:seeAlso _:b ] , _:c .
+_:b rdfs:comment "second"@en ; rdfs:seeAlso _:c , [ rdfs:comment "fourth" ] .
+_:c rdfs:comment "third" ; rdfs:seeAlso _:b .
+"""
+
+
+def write_blank_nodes(client, graph: str, how: str) -> Graph:
+    """Writes BLANK_TRIPLES into `graph` (Graph Store PUT or INSERT DATA); returns what was written."""
+    subject = f"https://example.org/test/dumped-{graph.rsplit('/', 1)[-1]}"  # only this graph has it
+    triples = BLANK_TRIPLES.format(subject=subject)
+    if how == "put":
+        response = client.put("/rdf-graphs", params={"graph": graph}, headers={"Content-Type": "text/turtle", **auth()},
+                              content=(BLANK_PREFIXES["turtle"] + triples).encode())
+        assert response.status_code == 201, response.text
+    else:
+        response = update(client, BLANK_PREFIXES["sparql"] + f"INSERT DATA {{ GRAPH <{graph}> {{ {triples} }} }}")
+        assert response.status_code == 200, response.text
+    written = Graph().parse(data=BLANK_PREFIXES["turtle"] + triples, format="turtle")
+    assert len(written) == 10 and len({t for t in written.all_nodes() if isinstance(t, BNode)}) == 4
+    return written
+
+
+def service_dump(client, fmt: formats.Format) -> list[ox.Quad | ox.Triple]:
+    response = client.get(f"/dumps/{export.dump_name(fmt)}")
+    assert response.status_code == 200, response.text
+    return list(ox.parse(response.content, format=fmt.oxigraph))
+
+
+def in_graph(items, graph: str) -> list[ox.Quad]:
+    return [q for q in items if q.graph_name == ox.NamedNode(graph)]
+
+
+def reachable(items, subject: str) -> list[ox.Triple]:
+    """The triples of `subject` and of the blank nodes reachable from it (a dump without named graphs)."""
+    triples = {i.triple if isinstance(i, ox.Quad) else i for i in items}
+    found, todo, seen = [], [ox.NamedNode(subject)], set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for t in triples:
+            if t.subject == node:
+                found.append(t)
+                if isinstance(t.object, ox.BlankNode):
+                    todo.append(t.object)
+    return found
+
+
+def parsed_back(items) -> Graph:
+    """The triples as rdflib reads them from N-Triples (as_graph would give "x" the datatype xsd:string,
+    which rdflib does not take as equal to the plain literal of a parsed document)."""
+    triples = [i.triple if isinstance(i, ox.Quad) else i for i in items]
+    return Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode(), format="nt")
+
+
+def no_skolem_iris(items) -> None:
+    for item in items:
+        for term in (item.subject, item.object):
+            assert not (isinstance(term, ox.NamedNode) and term.value.startswith(GENID)), item
+
+
+@pytest.mark.parametrize("fmt", export.DUMP_FORMATS, ids=lambda f: f.name)
+def test_a_dump_gives_the_blank_nodes_a_client_wrote_as_blank_nodes(client, fresh_graph, fmt):
+    written = write_blank_nodes(client, fresh_graph, "put")
+    dump = service_dump(client, fmt)
+    subject = next(s for s in written.subjects() if isinstance(s, URIRef))
+    ours = in_graph(dump, fresh_graph) if fmt.name in export.QUAD_FORMATS else reachable(dump, str(subject))
+    assert len(ours) == len(written)
+    no_skolem_iris(ours)
+    assert len({t for q in ours for t in (q.subject, q.object) if isinstance(t, ox.BlankNode)}) == 4
+    assert isomorphic(parsed_back(ours), written)
+
+
+@pytest.mark.parametrize("how", ["put", "insert-data"])
+def test_a_dumped_graph_loaded_back_into_another_graph_is_the_same_graph(client, fresh_graph, how):
+    written = write_blank_nodes(client, fresh_graph, how)
+    first = in_graph(service_dump(client, formats.NQUADS), fresh_graph)
+    assert isomorphic(parsed_back(first), written)
+
+    # Load the dumped graph back, as the dump has it (its blank-node labels too), into another graph.
+    copy = f"{GRAPH_BASE}test-{uuid.uuid4().hex}"
+    body = ox.serialize([q.triple for q in first], format=ox.RdfFormat.N_TRIPLES)
+    response = client.put("/rdf-graphs", params={"graph": copy}, content=body,
+                          headers={"Content-Type": "application/n-triples", **auth()})
+    assert response.status_code == 201, response.text
+
+    dump = service_dump(client, formats.NQUADS)
+    assert set(in_graph(dump, fresh_graph)) == set(first)  # the labels of stored nodes do not change
+    second = in_graph(dump, copy)
+    no_skolem_iris(second)
+    assert isomorphic(parsed_back(second), written)
+    # A blank node of a loaded document is a new node: the copy shares none with the original.
+    nodes = [{t for q in quads for t in (q.subject, q.object) if isinstance(t, ox.BlankNode)} for quads in (first, second)]
+    assert len(nodes[0]) == len(nodes[1]) == 4 and not nodes[0] & nodes[1]
+    response = client.get("/rdf-graphs", params={"graph": copy}, headers={"Accept": "text/turtle"})
+    assert response.status_code == 200 and isomorphic(Graph().parse(data=response.text, format="turtle"), written)

@@ -68,6 +68,22 @@ def test_blank_nodes_are_skolemised_and_can_be_removed(tmp_path):
     assert not list(store.store.quads_for_pattern(None, None, None, g))
 
 
+def test_the_labels_of_stored_blank_nodes_can_be_written_in_rdf_xml(settings):
+    """RDF/XML writes a blank node as rdf:nodeID, an XML name, which cannot start with a digit;
+    the labels the store makes for the blank nodes of a write (the Graph Store, updates) must fit,
+    or a GET, CONSTRUCT or dump in RDF/XML of them cannot be read back."""
+    from gros.content.skolem import BlankNodes, Skolemizer
+
+    blank = BlankNodes(settings.base_iri)
+    subject, comment = ox.NamedNode("https://example.org/test/s"), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
+    for _ in range(64):  # one write each: each has a label prefix of its own
+        node = blank.term(Skolemizer(settings).term(ox.BlankNode()))
+        assert isinstance(node, ox.BlankNode), node
+        triples = [ox.Triple(subject, comment, node), ox.Triple(node, comment, ox.Literal("x"))]
+        data = ox.serialize(triples, format=ox.RdfFormat.RDF_XML)
+        assert {q.triple for q in ox.parse(data, format=ox.RdfFormat.RDF_XML)} == set(triples), data
+
+
 def test_memory_store_keeps_graph_names(settings):
     store = memory_store(read_files(find_files(settings)))
     names = {g.value for g in store.named_graphs()}

@@ -12,7 +12,9 @@ class Skolemizer:
     """Replaces blank nodes by IRIs that are stable within one source (file or request)."""
 
     def __init__(self, settings: Settings, prefix: str | None = None):
-        self.base = f"{settings.base_iri}.well-known/genid/{prefix or uuid.uuid4().hex}-"
+        # The label starts with a letter: RDF/XML writes it as rdf:nodeID, an XML name, which a
+        # digit cannot start (a bare hex uuid does, in 10 cases of 16).
+        self.base = f"{settings.base_iri}.well-known/genid/{prefix or 'b' + uuid.uuid4().hex}-"
         self.names: dict[str, ox.NamedNode] = {}
 
     def term(self, term):

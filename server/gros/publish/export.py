@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +40,7 @@ DUMP_FORMATS = [formats.TURTLE, formats.NTRIPLES, formats.NQUADS, formats.TRIG, 
 QUAD_FORMATS = {formats.NQUADS.name, formats.TRIG.name}
 #: Dumps are called gros.ttl, gros.nq, ... (data/catalog.ttl gives their download URLs).
 DUMP_STEM = "gros"
+RDF_FIRST = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#first")
 
 
 class UnknownProfile(GrosError, LookupError):
@@ -155,13 +157,26 @@ def serialize(items, fmt: formats.Format) -> bytes:
 def _jsonld(triples: list[ox.Triple]) -> bytes:
     """JSON-LD compacted with our @context (rdflib compacts; Oxigraph writes expanded JSON-LD only),
     with nodes and values in a fixed order."""
-    from rdflib import Graph
+    from rdflib import Graph, URIRef
+
+    # rdflib writes a blank node only where it meets it as a value, and then not at all when the
+    # term has "@type": "@id" (rdfs:seeAlso in our @context) or when only blank nodes refer to it:
+    # its statements would be lost. So every blank node but the cells of RDF lists (which rdflib
+    # writes as @list) goes in as an IRI made for this call, and comes out as `_:label` again.
+    stand_in = f"urn:uuid:{uuid.uuid4()}#"
+    cells = {t.subject for t in triples if t.predicate == RDF_FIRST}
+
+    def term(node):
+        if isinstance(node, ox.BlankNode) and node not in cells:
+            return URIRef(stand_in + node.value)
+        return to_rdflib(node)
 
     graph = Graph()
     for t in triples:
-        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
+        graph.add((term(t.subject), to_rdflib(t.predicate), term(t.object)))
     local_context = context()["@context"]
     document = json.loads(graph.serialize(format="json-ld", context=local_context, auto_compact=True))
+    document = _blank_again(document, stand_in)
     if isinstance(document, list):  # rdflib writes a bare list for an empty graph
         document = {"@graph": document}
     if "@graph" not in document:  # a single node is written without @graph
@@ -172,6 +187,17 @@ def _jsonld(triples: list[ox.Triple]) -> bytes:
     json.dump({"@context": local_context, "@graph": nodes}, out, ensure_ascii=False, indent=1, sort_keys=True)
     out.write("\n")
     return out.getvalue().encode("utf-8")
+
+
+def _blank_again(value, stand_in: str):
+    """The stand-in IRIs of _jsonld back to blank nodes, wherever rdflib wrote them."""
+    if isinstance(value, dict):
+        return {k: _blank_again(v, stand_in) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blank_again(v, stand_in) for v in value]
+    if isinstance(value, str) and value.startswith(stand_in):
+        return "_:" + value[len(stand_in):]
+    return value
 
 
 def _key(value) -> str:
