@@ -68,6 +68,7 @@ $(PEERS_DONE):
 
 bench: $(STAMP) $(PEERS_DONE)  ## benchmark gros serve against oxigraph serve and rdflib-endpoint
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1)) || echo "wrk not installed: using the Python client"
+	$(if $(QUICK),,$(PEERS)/bin/python bench/serving.py --gros-venv $(VENV) $(if $(BASELINE),--baseline-venv $(BASELINE),))
 	$(PEERS)/bin/python bench/run.py --gros-venv $(VENV) $(if $(QUICK),--quick,)
 
 # Read scaling (bench/workers.py): the same cells on `gros serve --workers N` for N = 1, 2, 4 on one

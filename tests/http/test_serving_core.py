@@ -122,3 +122,39 @@ def test_updates_need_a_token_in_every_process(server):
         response = httpx.post(server.url + "/sparql", content=b"INSERT DATA { <urn:a> <urn:b> <urn:c> }",
                               headers={"Content-Type": "application/sparql-update", **auth("wrong")}, timeout=30)
         assert response.status_code == 401
+
+
+#: Headers that differ between two responses whatever path they took, and the framing (the first
+#: answer is streamed as it is made, a cached one has its length).
+PER_RESPONSE = {"date", "server", "content-length", "transfer-encoding"}
+
+
+def test_an_answer_from_the_cache_is_what_the_endpoint_sent(server, client, fresh_graph):
+    """The second identical GET is answered by the short path (http/cached_answers.py): same
+    status, body and headers as the first, which went through the whole app."""
+    query = {"query": f"SELECT * WHERE {{ GRAPH <{fresh_graph}> {{ ?s ?p ?o }} }} # short path {fresh_graph}"}
+    hits = metric(server.url, 'gros_cache_total{outcome="hit"}')
+    first = client.get("/sparql", params=query, headers=JSON)
+    again = client.get("/sparql", params=query, headers=JSON)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    strip = lambda r: {k: v for k, v in r.headers.items() if k not in PER_RESPONSE}  # noqa: E731
+    assert strip(again) == strip(first)
+    assert {"etag", "vary", "cache-control", "content-security-policy", "x-content-type-options"} <= set(again.headers)
+    assert metric(server.url, 'gros_cache_total{outcome="hit"}') > hits
+    # Revalidation on the short path: 304 with the same ETag and no body.
+    revalidated = client.get("/sparql", params=query, headers={**JSON, "If-None-Match": first.headers["etag"]})
+    assert revalidated.status_code == 304 and revalidated.content == b""
+    assert revalidated.headers["etag"] == first.headers["etag"]
+
+
+def test_the_short_path_leaves_cors_and_refusals_to_the_endpoint(server, client):
+    query = {"query": "ASK { ?s ?p ?o } # cors"}
+    client.get("/sparql", params=query, headers=JSON)  # now cached
+    cross = client.get("/sparql", params=query, headers={**JSON, "Origin": "https://example.org"})
+    assert cross.status_code == 200 and cross.headers["access-control-allow-origin"] == "*"
+    # A request the protocol refuses is refused with its message, cached answer or not.
+    twice = client.get("/sparql", params=[("query", query["query"]), ("query", "ASK {}")], headers=JSON)
+    assert twice.status_code == 400 and "given 2 times" in twice.text
+    misspelt = client.get("/sparql", params={**query, "defualt-graph-uri": "https://example.org/g"}, headers=JSON)
+    assert misspelt.status_code == 400 and "did you mean 'default-graph-uri'" in misspelt.text

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from gros import patches
 from gros import __version__
 from gros.http import downloads
+from gros.http.cached_answers import CachedAnswers
 from gros.http import feed
 from gros.http import graph_store
 from gros.web import pages
@@ -95,6 +96,10 @@ def create_app(settings: Settings | None = None, service: Serving | None = None)
                        expose_headers=["ETag", "Gros-Result-Truncated", "Retry-After"])
 
     app.add_middleware(AccessLog, metrics=service.metrics)
+    # Outside everything, security headers included: a query answered from the cache skips the
+    # stack above, sending what it would have sent (cached_answers.py).
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: CachedAnswers(build(), service)
 
     @app.get("/metrics")
     async def metrics():

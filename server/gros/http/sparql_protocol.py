@@ -199,15 +199,10 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
     if not query.strip():
         raise HTTPProblem(400, "the query is empty")
     screen(service, query)
-    job = QueryJob(text=query, default_graphs=tuple(params.get("default-graph-uri", [])),
-                   named_graphs=tuple(params.get("named-graph-uri", [])),
-                   accept=(request.headers.get("accept") or "")[:4096], format=tuple(format_choices(params)),
-                   limit=service.settings.max_rows, base_iri=endpoint(request),
-                   has_from=sparql_text.has_keyword(query, "FROM"))
+    job = query_job(service, query, params, request.headers.get("accept"), endpoint(request))
     headers = {"Vary": "Accept"}
     if cacheable:
-        etag = etags.make(service.revision, query, list(job.default_graphs), list(job.named_graphs), job.accept,
-                          job.format)
+        etag = query_etag(service.revision, job)
         headers["ETag"] = etag
         headers["Cache-Control"] = "no-cache"  # caches may keep it, but revalidate by ETag
         if etags.matches(request.headers.get("if-none-match"), etag):
@@ -216,6 +211,19 @@ async def run_query(request: Request, query: str, params: dict[str, list[str]], 
         headers["Cache-Control"] = "no-store"
 
     return await stream_job(service, job, headers)
+
+
+def query_job(service, query: str, params: dict[str, list[str]], accept: str | None, base_iri: str) -> QueryJob:
+    """The job of a protocol query: what selects its answer (and its key in the cache)."""
+    return QueryJob(text=query, default_graphs=tuple(params.get("default-graph-uri", [])),
+                    named_graphs=tuple(params.get("named-graph-uri", [])),
+                    accept=(accept or "")[:4096], format=tuple(format_choices(params)),
+                    limit=service.settings.max_rows, base_iri=base_iri,
+                    has_from=sparql_text.has_keyword(query, "FROM"))
+
+
+def query_etag(revision: int, job: QueryJob) -> str:
+    return etags.make(revision, job.text, list(job.default_graphs), list(job.named_graphs), job.accept, job.format)
 
 
 async def stream_job(service, job: QueryJob, headers: dict[str, str], context: str = "") -> Response:
@@ -243,7 +251,7 @@ async def stream_job(service, job: QueryJob, headers: dict[str, str], context: s
         raise GrosError(context + head["error"], head["details"], status=head["status"])
     revision, truncated = head.get("revision"), bool(head.get("truncated"))
     if truncated:
-        headers["Gros-Result-Truncated"] = _truncated(service)
+        headers["Gros-Result-Truncated"] = truncated_header(service)
     kept = bytearray() if cache.enabled and revision is not None else None
 
     async def body():
@@ -268,13 +276,13 @@ async def stream_job(service, job: QueryJob, headers: dict[str, str], context: s
     return StreamingResponse(body(), media_type=formats.content_type(head["media_type"]), headers=headers)
 
 
-def _truncated(service) -> str:
+def truncated_header(service) -> str:
     return f"true; the result was cut at {service.settings.max_rows} rows (gros serve --max-rows)"
 
 
 def _answer(service, answer: Answer, headers: dict[str, str]) -> Response:
     if answer.truncated:
-        headers["Gros-Result-Truncated"] = _truncated(service)
+        headers["Gros-Result-Truncated"] = truncated_header(service)
     return Response(answer.body, media_type=formats.content_type(answer.media_type), headers=headers)
 
 
