@@ -66,8 +66,8 @@ def all_texts(http: httpx.Client) -> list:
         rows = response.json()["results"]["bindings"]
         for row in rows:
             literal = row["literal"]
-            if literal["type"] != "literal":
-                continue
+            if literal["type"] != "literal" or row["s"]["type"] != "uri":
+                continue  # a blank node (a skolem node in the store, a bnode to clients) has no page
             subject = ox.NamedNode(row["s"]["value"])
             if is_skolem(settings, subject) or local_path(settings, subject.value) is None:
                 continue

@@ -15,6 +15,7 @@ limit) loses its locks with it, so nothing it read is kept for ever.
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -99,6 +100,10 @@ class Snapshot:
 
     def close(self) -> None:
         self.store = None  # closes the RocksDB handle before the lock goes
+        # A handle still referenced from a reference cycle (rdflib's graph wrappers of a page
+        # view make some) stays open, its files with it, until the cyclic collector runs: run it
+        # now, once per retired revision, so that no process holds the files of old revisions.
+        gc.collect()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -57,9 +57,6 @@ def writer_main(settings, address: str, authkey: bytes, report) -> None:
     except ContentErrors as errors:
         report.send(("failed", (2, "\n".join(str(e) for e in errors.errors))))
         return
-    except GrosError as err:  # a token file or a store that cannot be used: say what, as `gros` does
-        report.send(("failed", (err.exit_code, f"error: {err}")))
-        return
     except (OSError, RuntimeError) as err:
         if settings.remote:
             report.send(("failed", (2, f"error: the remote store could not be used: {err}")))
@@ -67,6 +64,9 @@ def writer_main(settings, address: str, authkey: bytes, report) -> None:
             report.send(("failed", (2, f"error: the store at {settings.store_path or settings.default_store} could not be read "
                                       f"({err}); it may be damaged: restore a backup into a new folder "
                                       f"(gros restore) and start on that")))
+        return
+    except GrosError as err:  # a token file or a store that cannot be used: say what, as `gros` does
+        report.send(("failed", (err.exit_code, f"error: {err}")))
         return
     asyncio.run(_serve(service, address, authkey, report))
 
