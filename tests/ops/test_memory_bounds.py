@@ -10,10 +10,11 @@ import os
 import platform
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gros.ops.ratelimit import IDLE_SECONDS, Limiter
-from server_fixture import children, update
+from server_fixture import TOKEN, children, start_server, update
 
 BROWSER = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 WRITES = 6
@@ -44,7 +45,18 @@ def open_snapshot_files(pid: int, snapshots: Path) -> list[str]:
     return found
 
 
-def test_writes_and_page_requests_leave_a_bounded_number_of_snapshots(server, client, fresh_graph):
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """A server of its own: what writes and page requests leave, not what earlier tests' traffic left
+    on the shared one."""
+    running = start_server(tmp_path_factory.mktemp("gros-snapshots"), TOKEN)
+    yield running
+    running.stop()
+
+
+def test_writes_and_page_requests_leave_a_bounded_number_of_snapshots(own_server, fresh_graph):
+    server = own_server
+    client = httpx.Client(base_url=server.url, timeout=60)
     """Each write makes a revision; the next query and page read a snapshot of it. Old ones must
     go, folders and open files both: a view that is never closed keeps its deleted files open."""
     try:
@@ -70,6 +82,7 @@ def test_writes_and_page_requests_leave_a_bounded_number_of_snapshots(server, cl
         assert not [f for f in held if f.endswith("(deleted)")], held
     finally:
         update(client, f"DROP SILENT GRAPH <{fresh_graph}>")
+        client.close()
 
 
 def test_made_up_methods_do_not_add_metric_series(client):
