@@ -38,6 +38,8 @@ from gros import __version__  # noqa: E402
 from gros.http.app import create_app  # noqa: E402
 from gros.settings import Settings  # noqa: E402
 
+import report as report_file  # noqa: E402  (bench/report.py: replace_section)
+
 HEADING = "## Page render times (bench/pages.py)"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HTML = {"Accept": "text/html"}
@@ -123,14 +125,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if not args.no_write:
-        text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-        if HEADING in text:
-            head, _, rest = text.partition(HEADING)
-            following = rest.find("\n## ")
-            text = head + report + (rest[following + 1:] if following >= 0 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + report
-        RESULTS.write_text(text, encoding="utf-8")
+        report_file.replace_section(RESULTS, HEADING, report)
         print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

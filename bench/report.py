@@ -110,6 +110,20 @@ def targets(results: dict) -> list[tuple[str, bool | None, str]]:
     return rows
 
 
+def replace_section(path: Path, heading: str, section: str) -> None:
+    """Put `section` (which starts with the `## ` line `heading`) into the Markdown file at `path`,
+    in place of the section under that heading, or at the end when there is none. Used by the
+    benchmarks that own one section of RESULTS.md (pages.py, serving.py)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    if heading in text:
+        head, _, rest = text.partition(heading)
+        following = rest.find("\n## ")
+        text = head + section + (rest[following + 1:] if following >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
 def foreign_sections(text: str) -> list[str]:
     """The `## ` sections of an existing RESULTS.md that another script wrote."""
     sections, current = [], None

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import psutil
 
+import report as report_file  # replace_section: our section of RESULTS.md
 import run  # the helpers of the main benchmark: launching servers, memory of a process tree, wrk
 
 BENCH = Path(__file__).resolve().parent
@@ -199,14 +200,7 @@ def main() -> None:
         {"cells": {"|".join(map(str, k)): v for k, v in summary.items()}, "rss_start": rss_start,
          "rss_end": rss_end, "resources": len(iris)}, indent=2) + "\n")
     if not args.no_write:
-        text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-        if HEADING in text:
-            head, _, rest = text.partition(HEADING)
-            following = rest.find("\n## ")
-            text = head + report + (rest[following + 1:] if following >= 0 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + report
-        RESULTS.write_text(text, encoding="utf-8")
+        report_file.replace_section(RESULTS, HEADING, report)
         print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

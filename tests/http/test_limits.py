@@ -64,6 +64,8 @@ def after_timeout(limited_server) -> AfterTimeout:
 
 def test_a_query_past_the_time_limit_is_503(after_timeout):
     assert after_timeout.slow.status_code == 503, after_timeout.slow.text
+    # Its process is ending: the client must not send its next request on this connection.
+    assert after_timeout.slow.headers["connection"] == "close"
 
 
 def test_the_time_limit_message_names_the_setting(after_timeout):
