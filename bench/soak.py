@@ -9,8 +9,8 @@ point lookups, label searches, aggregates and CONSTRUCTs, linked-data pages (/id
 server has them) and Graph Store reads; `--writers` clients write with SPARQL Update and the
 Graph Store protocol. By default (`--mix churn`) they delete again what they added, so the store
 keeps its size and memory that grows is kept by the service, not by the data. Every request is
-timed; every `--sample` seconds the resident memory (RSS) of the server process and of its query
-workers is read from /proc, with its anonymous (heap) part, and the size of the store and of the
+timed; every `--sample` seconds the resident memory (RSS) of the `gros serve` process tree (the
+arbiter; the writer and the serving processes) is read from /proc, with its anonymous (heap) part, and the size of the store and of the
 snapshot folder on disk.
 
 Run 2, time limit hit again and again: a server with `--query-timeout 2`, one client that only
@@ -84,8 +84,9 @@ class Server:
         return pids
 
     def memory(self) -> dict:
-        """RSS in MB of the server process ("main"), of its child processes together ("workers":
-        the query workers and multiprocessing's small resource tracker) and of all ("tree"); with
+        """RSS in MB of the `gros serve` process, gunicorn's arbiter ("main"), of its child
+        processes together ("workers": the writer, the serving processes and multiprocessing's
+        small resource tracker) and of all ("tree"); with
         the anonymous part of each (heap: what a leak grows) apart from the file-backed part
         (mapped table files and libraries, which the kernel can take back)."""
         out = {"tree": 0.0, "main": 0.0, "workers": 0.0, "main_anon": 0.0, "workers_anon": 0.0, "worker_count": 0}
@@ -97,7 +98,7 @@ class Server:
             out["tree"] += status["VmRSS"] / 1024
             out[part] += status["VmRSS"] / 1024
             out[part + "_anon"] += status.get("RssAnon", 0) / 1024
-            out["worker_count"] += part == "workers" and _is_worker(pid)
+            out["worker_count"] += part == "workers" and _is_serving(pid)
         return {k: round(v, 1) for k, v in out.items()}
 
     def rss_mb(self) -> float:
@@ -179,9 +180,11 @@ def start_server(gros: Path, folder: Path, *flags: str, trace: Path | None = Non
     raise SystemExit("gros serve did not start within 180 s")
 
 
-def _is_worker(pid: int) -> bool:
+def _is_serving(pid: int) -> bool:
+    """A serving process: forked by the arbiter (the writer and the resource tracker are started by
+    multiprocessing, whose command line says so)."""
     try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"multiprocessing" not in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 
@@ -474,11 +477,11 @@ def memory_summary(result: dict) -> list[str]:
                      f"({100 * (half[-1] - half[0]) / half[0]:+.1f} %)")
     if parts:
         first, last = parts["first"], parts["last"]
-        per = (f"; per 1,000 writes: server {parts['main_per_1000']:+.1f} MB, workers "
+        per = (f"; per 1,000 writes: arbiter {parts['main_per_1000']:+.1f} MB, writer and serving processes "
                f"{parts['workers_per_1000']:+.1f} MB, store on disk {parts['store_per_1000']:+.1f} MB"
                if parts["writes"] else "")
-        lines.append(f"- by process: the server process {first['main']:.0f} → {last['main']:.0f} MB, its query "
-                     f"workers {first['workers']:.0f} → {last['workers']:.0f} MB; {parts['writes']:,} writes "
+        lines.append(f"- by process: the arbiter {first['main']:.0f} → {last['main']:.0f} MB, the writer and the "
+                     f"serving processes {first['workers']:.0f} → {last['workers']:.0f} MB; {parts['writes']:,} writes "
                      f"acknowledged after warm-up{per}")
     return lines
 
@@ -499,10 +502,10 @@ def timeline(result: dict, buckets: int = 10) -> list[str]:
 
 
 def memory_lines(result: dict, buckets: int = 10) -> list[str]:
-    """Memory by process over time: the server process and its query workers, each with its
+    """Memory by process over time: the arbiter, and the writer with the serving processes, each with its
     anonymous (heap) part; the store and the snapshots on disk; writes acknowledged so far."""
     detail = result.get("memory_detail") or []
-    lines = ["| at s | writes | server RSS MB (heap) | workers RSS MB (heap) | workers | store MB | "
+    lines = ["| at s | writes | arbiter RSS MB (heap) | writer + serving RSS MB (heap) | serving processes | store MB | "
              "snapshots MB (folders) |", "|---:|---:|---:|---:|---:|---:|---:|"]
     if not detail:
         return lines
@@ -554,7 +557,7 @@ def report(mixed: dict, limited: dict, growing: dict | None, args) -> str:
         f"Measured {when} by `bench/soak.py` (`make soak{f' SOAK_SECONDS={mixed_seconds:.0f}' if short else ''}`); "
         f"raw samples in `bench/soak-results.json`. {os.cpu_count()} cores; the load clients run on the same "
         f"machine as the server. Shipped data (ontology/ + data/), `gros serve` with its defaults "
-        f"(2 query workers, 30 s time limit) and an update token.",
+        f"(2 serving processes, 30 s time limit) and an update token.",
     ]
     if short:
         lines += ["", f"**This run lasted {mixed['seconds']:.0f} s, not the default 600 s** (the time this session had)."]
@@ -601,8 +604,9 @@ def report(mixed: dict, limited: dict, growing: dict | None, args) -> str:
             load_line(growing),
         ]
         if grown.get("writes") and flat.get("writes"):
-            lines.append(f"- the data's share: the server process grows {grown['main_per_1000']:+.1f} MB per 1,000 "
-                         f"writes that stay in the store, against {flat['main_per_1000']:+.1f} MB per 1,000 writes "
+            lines.append(f"- the data's share: the writer and the serving processes grow "
+                         f"{grown['workers_per_1000']:+.1f} MB per 1,000 writes that stay in the store, against "
+                         f"{flat['workers_per_1000']:+.1f} MB per 1,000 writes "
                          f"that are deleted again (run 1)")
         lines += ["", *memory_lines(growing), ""]
     return "\n".join(lines)

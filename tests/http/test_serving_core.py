@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
-from server_fixture import QUERY_TIMEOUT, WORKERS, auth, problem, update, wait_for_workers
+from server_fixture import (QUERY_TIMEOUT, RUNAWAY, SHORT_TIMEOUT, WORKERS, auth, problem, query_workers, start_server,
+                            update, wait_for_workers)
 
 SLOW = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
         "?m ?n1 ?o . ?p ?q ?r . ?s ?t ?u }")
@@ -158,3 +163,61 @@ def test_the_short_path_leaves_cors_and_refusals_to_the_endpoint(server, client)
     assert twice.status_code == 400 and "given 2 times" in twice.text
     misspelt = client.get("/sparql", params={**query, "defualt-graph-uri": "https://example.org/g"}, headers=JSON)
     assert misspelt.status_code == 400 and "did you mean 'default-graph-uri'" in misspelt.text
+
+
+def nice_values(pid: int) -> dict[int, int]:
+    """The `nice` value of each thread of a process (Linux: /proc/PID/task/TID/stat, field 19)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found[int(task.name)] = int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def test_an_ending_process_answers_what_it_was_given_and_lowers_the_runaway(tmp_path):
+    # One serving process, so the runaway query, a kept-alive connection and a request still
+    # being sent all meet in the process that ends.
+    server = start_server(tmp_path, None, "--workers", "1", query_timeout=SHORT_TIMEOUT)
+    try:
+        wait_for_workers(server.url, 1, timeout=120)
+        (ending,) = query_workers(server)
+        lookup = "ASK { ?s ?p ?o }"
+        with httpx.Client(base_url=server.url, timeout=120) as kept, concurrent.futures.ThreadPoolExecutor(1) as pool:
+            assert kept.get("/sparql", params={"query": lookup}).status_code == 200  # the connection stays open
+            runaway = pool.submit(httpx.get, server.url + "/sparql", params={"query": RUNAWAY}, timeout=120)
+            deadline = time.monotonic() + 120
+            while kept.get("/health").json()["queries_running"] == 0:
+                assert time.monotonic() < deadline and not runaway.done()
+                time.sleep(0.05)
+            # A request whose body is still on its way when the runaway query is stopped.
+            body = f"query={lookup}".encode()
+            host, port = urlsplit(server.url).hostname, urlsplit(server.url).port
+            slow = socket.create_connection((host, port), timeout=120)
+            slow.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\n"
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5])
+            assert runaway.result().status_code == 503
+            # The kept-alive connection is still served, and told to close.
+            after = kept.get("/sparql", params={"query": lookup})
+            assert after.status_code == 200 and after.headers["connection"] == "close"
+            # The runaway query's thread runs on at the least priority, only until the process ends.
+            assert 19 in nice_values(ending).values()
+            time.sleep(2)  # longer than the old fixed grace of one second
+            slow.sendall(body[5:])
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+                chunk = slow.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            slow.close()
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+            assert b"connection: close" in answer.lower() and b'"boolean": true' in answer.replace(b'":true', b'": true')
+        deadline = time.monotonic() + 120
+        while not (query_workers(server) - {ending}) or Path(f"/proc/{ending}").exists():
+            assert time.monotonic() < deadline, "the ending process never made way for a fresh one"
+            time.sleep(0.1)
+    finally:
+        server.stop()

@@ -20,8 +20,8 @@ import click
 
 from gros.settings import Settings
 
-#: Seconds the arbiter allows a serving process past the time limit before it kills it (the
-#: process ends by itself within supervisor.GRACE; this is for one that cannot).
+#: Seconds the arbiter allows a serving process's oldest query past the time limit before it
+#: kills the process (a process ends by itself, see supervisor.py; this is for one that cannot).
 ARBITER_MARGIN = 2
 
 

@@ -9,10 +9,13 @@ through the SHACL gate and publishes the new revision before it answers.
 
 pyoxigraph cannot cancel a query and a thread cannot be killed, so a query past the time limit
 ends its process: the client gets its 503 at the limit, the process stops accepting
-connections, lets the other requests it is answering finish (for at most a second, see
-supervisor.GRACE) and exits; the arbiter starts a fresh one. Should the process not get that
-far, the arbiter kills it: each process's heartbeat carries the start of its oldest running
-query (supervisor.ServingWorker.notify), which the arbiter compares with its timeout.
+connections and exits as soon as the other requests it is answering are done; the arbiter
+starts a fresh one. Those requests keep their own time limit, so no other client's request is
+lost to the kill; meanwhile the runaway query's thread runs at the lowest CPU priority
+(`nice` 19 for that thread only), so it takes no CPU anyone else wants. Should the process not
+get that far, the arbiter kills it: each process's heartbeat carries the start of its oldest
+running query that is not given up (supervisor.ServingWorker.notify), which the arbiter
+compares with its timeout.
 """
 from __future__ import annotations
 
@@ -48,13 +51,38 @@ class ProcessState:
 
     def __init__(self):
         self.running: dict[object, float] = {}  # token -> time.monotonic() at its start
+        self.threads: dict[object, int] = {}  # token -> the native id of the thread running it
+        self.given_up: set[object] = set()  # queries past the limit, left to run until the process ends
         self.lock = threading.Lock()
         self.tainted = False  # a query ran past the limit: this process is ending
         self.end = None  # set by the supervisor's worker: stop serving and exit
 
     def oldest(self) -> float | None:
+        """The start of the oldest query still answered for (the heartbeat; given-up ones excluded)."""
         with self.lock:
-            return min(self.running.values(), default=None)
+            return min((start for token, start in self.running.items() if token not in self.given_up), default=None)
+
+    def give_up(self, now: float, limit: float) -> int:
+        """Mark every query past `limit` as given up and lower its thread's CPU priority to the
+        least (Linux sets `nice` per thread): it runs on only while the process finishes the other
+        requests, and only on CPU time nobody else wants. Returns how many were given up."""
+        with self.lock:
+            late = [token for token, start in self.running.items()
+                    if now - start > limit and token not in self.given_up]
+            self.given_up.update(late)
+            threads = [self.threads[token] for token in late if token in self.threads]
+        for thread in threads:
+            try:
+                os.setpriority(os.PRIO_PROCESS, thread, 19)
+            except OSError:  # the query ended meanwhile (the thread is back in the pool: harmless)
+                pass
+        return len(late)
+
+    def forget(self, token) -> None:
+        with self.lock:
+            self.running.pop(token, None)
+            self.threads.pop(token, None)
+            self.given_up.discard(token)
 
 
 PROCESS = ProcessState()
@@ -197,11 +225,12 @@ class Serving:
             loop.call_soon_threadsafe(queue.put_nowait, message)
 
         def work() -> None:
+            with PROCESS.lock:
+                PROCESS.threads[token] = threading.get_native_id()
             try:
                 guarded(job, send, lambda: run_query(store, job, send, self.settings.base_iri))
             finally:
-                with PROCESS.lock:
-                    PROCESS.running.pop(token, None)
+                PROCESS.forget(token)
                 if snapshot is not None:
                     self.current.release(snapshot)
                 loop.call_soon_threadsafe(self.slots.release)
@@ -210,27 +239,23 @@ class Serving:
             PROCESS.running[token] = started
         loop.run_in_executor(self.threads, work)
         deadline = started + self.settings.query_timeout
-        try:
-            while True:
-                try:
-                    kind, payload = await asyncio.wait_for(queue.get(), deadline - time.monotonic())
-                except TimeoutError:
-                    raise self._stopped() from None
-                if kind == Kind.WHOLE:  # a small result in one message (execution.PipeWriter)
-                    yield Kind.HEAD, {**payload["head"], "revision": revision}
-                    if payload["body"]:
-                        yield Kind.CHUNK, payload["body"]
-                    yield Kind.END, payload["end"]
-                    return
-                yield kind, ({**payload, "revision": revision} if kind == Kind.HEAD else payload)
-                if kind in FINAL:
-                    return
-        finally:
-            pass
+        while True:
+            try:
+                kind, payload = await asyncio.wait_for(queue.get(), deadline - time.monotonic())
+            except TimeoutError:
+                raise self._stopped() from None
+            if kind == Kind.WHOLE:  # a small result in one message (execution.PipeWriter)
+                yield Kind.HEAD, {**payload["head"], "revision": revision}
+                if payload["body"]:
+                    yield Kind.CHUNK, payload["body"]
+                yield Kind.END, payload["end"]
+                return
+            yield kind, ({**payload, "revision": revision} if kind == Kind.HEAD else payload)
+            if kind in FINAL:
+                return
 
     def _stopped(self) -> JobTimeout:
         """The request's query passed the time limit: this process ends (see the module note)."""
-        self.metrics.timeouts.inc()
         self._runaway()
         timeout = self.settings.query_timeout
         message = (f"the request took longer than the time limit of {timeout:g} s and was stopped (the limit "
@@ -246,6 +271,9 @@ class Serving:
         return JobTimeout(message, headers=headers)
 
     def _runaway(self) -> None:
+        given_up = PROCESS.give_up(time.monotonic(), self.settings.query_timeout)
+        if given_up:
+            self.metrics.timeouts.inc(given_up)
         if PROCESS.tainted:
             return
         PROCESS.tainted = True
@@ -263,8 +291,7 @@ class Serving:
         while True:
             await asyncio.sleep(0.1)
             oldest = PROCESS.oldest()
-            if oldest is not None and time.monotonic() - oldest > limit and not PROCESS.tainted:
-                self.metrics.timeouts.inc()
+            if oldest is not None and time.monotonic() - oldest > limit:
                 self._runaway()
 
     # --- writing ------------------------------------------------------------------------------

@@ -10,30 +10,34 @@ ASGI app in each. `ServingWorker` changes two things:
   when that query has run for that long, so a process that cannot end by itself (the event
   loop stuck) is killed by the arbiter;
 - a process whose query passed the time limit (serving.Serving._runaway) stops accepting
-  connections, finishes the requests it is answering within `GRACE` (uvicorn's graceful
-  shutdown), then exits at once, leaving the runaway query's thread behind: the arbiter starts
-  a fresh process.
+  connections, finishes the requests it is answering (uvicorn's graceful shutdown; each keeps
+  its own time limit, so the wait is bounded by it), then exits at once, leaving the runaway
+  query's thread behind: the arbiter starts a fresh process.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import os
 import sys
 import time
 
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 from gros.runtime.serving import PROCESS
 
-#: Seconds a process that is ending gives the other requests it is answering.
+#: Seconds an ending process waits, beyond the time limit, for the requests it is answering
+#: (each stops itself at its own limit; this bounds the wait should one not).
 GRACE = 1
 #: Seconds between heartbeats.
 BEAT = 0.2
 
 
 class ServingWorker(UvicornWorker):
-    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "timeout_graceful_shutdown": GRACE}
+    CONFIG_KWARGS = {"loop": "auto", "http": "gros.runtime.supervisor:CoalescingProtocol"}
 
     def notify(self) -> None:
         now = time.monotonic()
@@ -49,21 +53,33 @@ class ServingWorker(UvicornWorker):
             await asyncio.sleep(BEAT)
 
     async def _serve(self) -> None:
-        self.config.app = self.wsgi
+        self.config.app = closing_when_ending(self.wsgi)
+        # The other requests of an ending process may run up to their own time limit.
+        self.config.timeout_graceful_shutdown = math.ceil(self.app.settings.query_timeout) + GRACE
         server = Server(config=self.config)
         self._install_sigquit_handler()
+        loop = asyncio.get_running_loop()
+
+        async def finish() -> None:
+            # A client may send its next request on a kept-alive connection to this process at
+            # any moment; closing such a connection under it would lose that request. So the
+            # open connections are served for up to GRACE seconds more, every answer with
+            # `Connection: close` (closing_when_ending), and only those still idle then are
+            # closed, as any keep-alive timeout closes them.
+            ends = time.monotonic() + GRACE
+            while server.server_state.connections and time.monotonic() < ends:
+                await asyncio.sleep(0.05)
+            server.should_exit = True
 
         def end() -> None:
             # Stop accepting at once, before the 503 that ends the runaway request goes out: the
-            # client's next connection must reach another process, since this one closes, as it
-            # exits, every connection that has not sent a whole request yet.
+            # client's next connection must reach another process.
             for listener in server.servers:
                 listener.close()
-            server.should_exit = True
+            loop.create_task(finish())
 
         # Called on this loop's thread (by the request that hit the limit, or the watchdog).
         PROCESS.end = end
-        loop = asyncio.get_running_loop()
         beat = loop.create_task(self._beat())
         try:
             await server.serve(sockets=self.sockets)
@@ -73,9 +89,84 @@ class ServingWorker(UvicornWorker):
             sys.exit(3)  # gunicorn's Arbiter.WORKER_BOOT_ERROR: the arbiter stops, the log says why
 
     def run(self) -> None:
+        # Every request writes an access-log line, whose format names no caller, thread or
+        # process: skip collecting them (the "Optimization" section of Python's logging HOWTO).
+        logging._srcfile = None
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
         super().run()
         if PROCESS.tainted:
             # The runaway query's thread cannot be stopped, and Python would wait for it at exit.
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(0)
+
+
+def closing_when_ending(app):
+    """The app, but once this process is ending every answer says `Connection: close`, so the
+    client sends its next request to another process (uvicorn closes the connection after it)."""
+
+    async def serve(scope, receive, send):
+        if not PROCESS.tainted or scope["type"] != "http":
+            return await app(scope, receive, send)
+
+        async def send_closing(message):
+            if message["type"] == "http.response.start":
+                headers = [(name, value) for name, value in message.get("headers", ()) if name.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        return await app(scope, receive, send_closing)
+
+    return serve
+
+
+#: Bytes held before they are written at once (a large answer streams as before).
+HOLD_LIMIT = 64 * 1024
+
+
+class CoalescingWrites:
+    """A transport that holds what is written during one turn of the event loop and sends it
+    as one write at the end of the turn.
+
+    uvicorn writes a response's status line and headers with one `send()` and its body with
+    another. For the small answers most requests get, that is two TCP segments and two
+    wake-ups of the client, and the first `send()` on a loopback or LAN connection costs as
+    much as the whole answer's processing in Python (bench/RESULTS.md, "Serving core"). Held
+    together they go out in one.
+    """
+
+    __slots__ = ("_transport", "_loop", "_held", "_size")
+
+    def __init__(self, transport, loop):
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(data)
+        self._size += len(data)
+        if self._size >= HOLD_LIMIT:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._held:
+            held, self._held, self._size = self._held, [], 0
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name):  # everything else is the transport's own
+        return getattr(self._transport, name)
+
+
+class CoalescingProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, writing through CoalescingWrites."""
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self.transport = CoalescingWrites(transport, self.loop)
