@@ -3,16 +3,17 @@
 gunicorn's arbiter starts the serving processes (forked from `gros serve`, which holds no
 store and runs no thread by then, see cli/main.py), starts a fresh one when one exits, and
 kills one whose heartbeat is older than its `timeout`. uvicorn's worker for gunicorn runs the
-ASGI app in each. `ServingWorker` changes two things:
+ASGI app in each. `ServingWorker` changes three things:
 
 - the heartbeat (`notify`, every 0.2 s) carries the start of the oldest query the process is
-  running instead of "now": the arbiter's timeout (the time limit + GRACE) then passes exactly
+  running instead of "now": the arbiter's timeout (the time limit + a margin) then passes exactly
   when that query has run for that long, so a process that cannot end by itself (the event
   loop stuck) is killed by the arbiter;
 - a process whose query passed the time limit (serving.Serving._runaway) stops accepting
   connections, finishes the requests it is answering (uvicorn's graceful shutdown; each keeps
   its own time limit, so the wait is bounded by it), then exits at once, leaving the runaway
-  query's thread behind: the arbiter starts a fresh process.
+  query's thread behind: the arbiter starts a fresh process;
+- responses are written through `CoalescingWrites` (one write per answer, see there).
 """
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ from gros.runtime.serving import PROCESS
 #: Seconds an ending process waits, beyond the time limit, for the requests it is answering
 #: (each stops itself at its own limit; this bounds the wait should one not).
 GRACE = 1
+#: Seconds an ending process keeps serving its open (kept-alive) connections: a busy client sends
+#: its next request within milliseconds; one idle longer is closed as a keep-alive timeout would.
+LINGER = 1.0
 #: Seconds between heartbeats.
 BEAT = 0.2
 
@@ -63,10 +67,10 @@ class ServingWorker(UvicornWorker):
         async def finish() -> None:
             # A client may send its next request on a kept-alive connection to this process at
             # any moment; closing such a connection under it would lose that request. So the
-            # open connections are served for up to GRACE seconds more, every answer with
+            # open connections are served for up to LINGER seconds more, every answer with
             # `Connection: close` (closing_when_ending), and only those still idle then are
             # closed, as any keep-alive timeout closes them.
-            ends = time.monotonic() + GRACE
+            ends = time.monotonic() + LINGER
             while server.server_state.connections and time.monotonic() < ends:
                 await asyncio.sleep(0.05)
             server.should_exit = True
