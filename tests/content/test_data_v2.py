@@ -238,13 +238,33 @@ def test_answers_programmes_covering_region(run):
 def test_answers_governance_meetings_timeline(run):
     rows = run("governance-meetings-timeline")
     dates = [r["date"] for r in rows]
-    assert dates == ["2013", "2018-11-05", "2018-11-19", "2020-11-04", "2020-12-03", "2023-01-31",
-                     "2023-10-23", "2025-03-25"]
+    assert dates == ["2013", "2018-11-05", "2018-11-19", "2019-05-09", "2020-11-04", "2020-12-02", "2020-12-03",
+                     "2021-09-30", "2022-03-31", "2023-01-12", "2023-01-31", "2023-10-23", "2023-12-06",
+                     "2025-03-25"]
     first_nrw = next(r for r in rows if r["date"] == "2018-11-19")
     assert first_nrw["forum"] == iri("body/regeringsconsultaties-nl-nrw")
     assert first_nrw["number"] == "1" and first_nrw["placeLabel"] == "Düsseldorf"
     online = next(r for r in rows if r["date"] == "2020-11-04")
     assert online["place"] is None and online["number"] == "5"
+    # The border region conference Netherlands-North Rhine-Westphalia: five numbered editions and the
+    # steering group's consultation of January 2023 (no number).
+    conference = [r for r in rows if r["forum"] == iri("body/grenslandconferentie-nl-nrw")]
+    assert [(r["date"], r["number"], r["placeLabel"]) for r in conference] == [
+        ("2019-05-09", "1", "Venlo"), ("2020-12-02", "2", "Duisburg"), ("2021-09-30", "3", "Enschede"),
+        ("2022-03-31", "4", "Aken"), ("2023-01-12", None, "Brüggen"), ("2023-12-06", "5", "Nijmegen")]
+
+
+def test_grenslandagenda_adopted_at_the_conference(store):
+    rows = select(store, """
+        SELECT ?meeting ?agenda ?adopted ?date WHERE {
+            ?meeting gros:meetingOf <https://w3id.org/gros/id/body/grenslandconferentie-nl-nrw> ;
+                     gros:meetingDate ?date ; gros:resultedIn ?agenda .
+            ?agenda gros:dateAdopted ?adopted ; gros:party <https://w3id.org/gros/id/organisation/ministerie-bzk> ,
+                                                         <https://w3id.org/gros/id/organisation/land-nordrhein-westfalen> }""")
+    assert {r["agenda"] for r in rows} == {iri("agreement/grenslandagenda-2021"), iri("agreement/grenslandagenda-2022"),
+                                           iri("agreement/grenslandagenda-2023-2024")}
+    # each agenda was adopted on the day of the meeting it came out of
+    assert all(r["adopted"] == r["date"] for r in rows)
 
 
 def test_answers_grensinfopunten_funding(run):
