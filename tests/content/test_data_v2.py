@@ -144,11 +144,26 @@ def test_merged_municipalities_are_not_members_in_2020(run):
     rows = run("members-on-date", body=iri("body/euregio-rijn-maas-noord"), date="2020-01-01")
     members = column(rows, "member")
     for gone in ("ambt-montfort", "arcen-en-velden", "haelen", "heel", "helden", "heythuysen", "hunsel",
-                 "kessel", "maasbracht", "maasbree", "roggel-en-neer", "swalmen", "thorn"):
+                 "kessel", "maasbracht", "maasbree", "roggel-en-neer", "swalmen", "thorn", "meerlo-wanssum",
+                 "sevenum"):
         assert iri("organisation/gemeente-" + gone) not in members, gone
     # ... but they were members in 2005
     in_2005 = column(run("members-on-date", body=iri("body/euregio-rijn-maas-noord"), date="2005-01-01"), "member")
     assert iri("organisation/gemeente-thorn") in in_2005
+    assert iri("organisation/gemeente-sevenum") in in_2005
+
+
+def test_no_abolished_municipality_is_a_member_after_its_merger(run, store):
+    """Every municipality whose note says it no longer exists, with the day of its merger, has left every
+    body by then: members-on-date for 2020 lists none of them, in any body."""
+    gone = {row["m"] for row in select(store, """
+        SELECT ?m WHERE { ?m a gros:MunicipalAuthority ; skos:note ?note
+                          FILTER(REGEX(?note, "(Bestaat niet meer|opgeheven).*20[0-2][0-9]-01-01")) }""")}
+    assert len(gone) >= 15
+    bodies = {row["b"] for row in select(store, "SELECT DISTINCT ?b WHERE { ?m org:organization ?b }")}
+    for body in bodies:
+        members = column(run("members-on-date", body=body, date="2020-06-30"), "member")
+        assert not (members & gone), (body, members & gone)
 
 
 def test_member_until_is_the_day_before_the_merger(store):
