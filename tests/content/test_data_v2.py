@@ -201,9 +201,10 @@ def test_madrid_additional_protocol_entry_into_force(store):
     assert column(rows, "d") == {"1998-12-01"}
 
 
-def test_only_regulation_1082_enables_the_egtc(store):
+def test_both_egtc_regulations_enable_the_egtc(store):
+    # The seed: "De rechtsbasis voor het vormen van een EGTS ligt in de verordeningen 1082/2006 en 1302/2013."
     rows = select(store, "SELECT ?i WHERE { ?i gros:enablesForm <https://w3id.org/gros/id/concept/form-egts> }")
-    assert column(rows, "i") == {iri("agreement/verordening-1082-2006")}
+    assert column(rows, "i") == {iri("agreement/verordening-1082-2006"), iri("agreement/verordening-1302-2013")}
 
 
 def test_agreements_under_the_madrid_convention(store):
