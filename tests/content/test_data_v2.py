@@ -166,6 +166,15 @@ def test_no_abolished_municipality_is_a_member_after_its_merger(run, store):
         assert not (members & gone), (body, members & gone)
 
 
+def test_no_note_claims_a_membership_that_is_not_there(store):
+    rows = select(store, """
+        SELECT ?s ?note WHERE {
+            ?s a/rdfs:subClassOf* org:Organization ; skos:note ?note
+            FILTER(REGEX(?note, "(lidmaatschap|membership)[^.]*(afgeleid|derived)", "i"))
+            FILTER NOT EXISTS { ?m org:member ?s } }""")
+    assert rows == []
+
+
 def test_member_until_is_the_day_before_the_merger(store):
     rows = select(store, """
         SELECT ?until WHERE { <https://w3id.org/gros/id/membership/euregio-rijn-maas-noord--gemeente-arcen-en-velden>
