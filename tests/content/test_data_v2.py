@@ -253,9 +253,21 @@ def test_answers_programmes_covering_region(run):
     vlned = [r for r in rows if r["period"] == iri("programme/interreg-vlaanderen-nederland--2014-2020")]
     assert column(vlned, "euContribution") == {"152575585"}
     assert column(vlned, "authority") == {iri("organisation/provincie-antwerpen")}
-    # Gronau lies in North Rhine-Westphalia: the Dutch-German and Meuse-Rhine programmes, not Flanders.
+    # Gronau lies in Kreis Borken (EUREGIO): the Dutch-German programme only; the Meuse-Rhine programme's
+    # German part is the Region Aachen, not the whole of North Rhine-Westphalia.
     gronau = column(run("programmes-covering-region", region=iri("region/gronau")), "programme")
-    assert gronau == {iri("programme/interreg-deutschland-nederland"), iri("programme/interreg-maas-rijn")}
+    assert gronau == {iri("programme/interreg-deutschland-nederland")}
+    recent_de_nl = {iri("programme/interreg-deutschland-nederland--2014-2020"),
+                    iri("programme/interreg-deutschland-nederland--2021-2027")}
+    meuse_rhine = {iri("programme/interreg-maas-rijn--2014-2020"), iri("programme/interreg-maas-rijn--2021-2027")}
+    # Herzogenrath (StädteRegion Aachen) and Kreis Heinsberg: Meuse-Rhine; not the recent Dutch-German periods,
+    # whose NRW part lies in the Regierungsbezirke Düsseldorf and Münster.
+    for place in ("region/herzogenrath", "region/kreis-heinsberg"):
+        periods = column(run("programmes-covering-region", region=iri(place)), "period")
+        assert meuse_rhine <= periods and not (periods & recent_de_nl), place
+    for place in ("region/dusseldorf", "region/isselburg", "region/kleve", "region/kreis-coesfeld"):
+        periods = column(run("programmes-covering-region", region=iri(place)), "period")
+        assert recent_de_nl <= periods and not (periods & meuse_rhine), place
     zeeland = column(run("programmes-covering-region", region=iri("region/zeeland")), "programme")
     assert zeeland == {iri("programme/interreg-vlaanderen-nederland")}
 
