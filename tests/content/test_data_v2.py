@@ -314,3 +314,15 @@ def test_answers_grensinfopunten_funding(run):
     assert {iri("organisation/ministerie-szw"), iri("organisation/provincie-limburg-nl"),
             iri("organisation/land-nordrhein-westfalen")} == column(rmn, "funder")
     assert column(rows, "recipient") >= {iri("body/gip-euregio"), iri("body/gip-rijn-waal")}
+
+
+def test_parliamentary_dossier_32851_holds_the_papers_used_as_sources(run, store):
+    dossier = iri("publication/kamerstukdossier-32851")
+    rows = {row["publication"]: row for row in run("publications-about")}
+    assert iri("programme/gros") in rows[dossier]["aboutIris"].split()
+    parts = column(select(store, f"SELECT ?s WHERE {{ ?s dcterms:isPartOf <{dossier}> ; a gros:Source }}"), "s")
+    assert {iri("source/kst-32851-17"), iri("source/kst-32851-77")} <= parts
+    # every paper of the dossier that the graph cites is linked to it
+    cited = column(select(store, """SELECT ?s WHERE { ?s a gros:Source ; schema:url ?u
+                                     FILTER(CONTAINS(STR(?u), "kst-32851-")) }"""), "s")
+    assert cited <= parts
