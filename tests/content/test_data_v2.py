@@ -144,11 +144,35 @@ def test_merged_municipalities_are_not_members_in_2020(run):
     rows = run("members-on-date", body=iri("body/euregio-rijn-maas-noord"), date="2020-01-01")
     members = column(rows, "member")
     for gone in ("ambt-montfort", "arcen-en-velden", "haelen", "heel", "helden", "heythuysen", "hunsel",
-                 "kessel", "maasbracht", "maasbree", "roggel-en-neer", "swalmen", "thorn"):
+                 "kessel", "maasbracht", "maasbree", "roggel-en-neer", "swalmen", "thorn", "meerlo-wanssum",
+                 "sevenum"):
         assert iri("organisation/gemeente-" + gone) not in members, gone
     # ... but they were members in 2005
     in_2005 = column(run("members-on-date", body=iri("body/euregio-rijn-maas-noord"), date="2005-01-01"), "member")
     assert iri("organisation/gemeente-thorn") in in_2005
+    assert iri("organisation/gemeente-sevenum") in in_2005
+
+
+def test_no_abolished_municipality_is_a_member_after_its_merger(run, store):
+    """Every municipality whose note says it no longer exists, with the day of its merger, has left every
+    body by then: members-on-date for 2020 lists none of them, in any body."""
+    gone = {row["m"] for row in select(store, """
+        SELECT ?m WHERE { ?m a gros:MunicipalAuthority ; skos:note ?note
+                          FILTER(REGEX(?note, "(Bestaat niet meer|opgeheven).*20[0-2][0-9]-01-01")) }""")}
+    assert len(gone) >= 15
+    bodies = {row["b"] for row in select(store, "SELECT DISTINCT ?b WHERE { ?m org:organization ?b }")}
+    for body in bodies:
+        members = column(run("members-on-date", body=body, date="2020-06-30"), "member")
+        assert not (members & gone), (body, members & gone)
+
+
+def test_no_note_claims_a_membership_that_is_not_there(store):
+    rows = select(store, """
+        SELECT ?s ?note WHERE {
+            ?s a/rdfs:subClassOf* org:Organization ; skos:note ?note
+            FILTER(REGEX(?note, "(lidmaatschap|membership)[^.]*(afgeleid|derived)", "i"))
+            FILTER NOT EXISTS { ?m org:member ?s } }""")
+    assert rows == []
 
 
 def test_member_until_is_the_day_before_the_merger(store):
@@ -186,9 +210,10 @@ def test_madrid_additional_protocol_entry_into_force(store):
     assert column(rows, "d") == {"1998-12-01"}
 
 
-def test_only_regulation_1082_enables_the_egtc(store):
+def test_both_egtc_regulations_enable_the_egtc(store):
+    # The seed: "De rechtsbasis voor het vormen van een EGTS ligt in de verordeningen 1082/2006 en 1302/2013."
     rows = select(store, "SELECT ?i WHERE { ?i gros:enablesForm <https://w3id.org/gros/id/concept/form-egts> }")
-    assert column(rows, "i") == {iri("agreement/verordening-1082-2006")}
+    assert column(rows, "i") == {iri("agreement/verordening-1082-2006"), iri("agreement/verordening-1302-2013")}
 
 
 def test_agreements_under_the_madrid_convention(store):
@@ -228,9 +253,21 @@ def test_answers_programmes_covering_region(run):
     vlned = [r for r in rows if r["period"] == iri("programme/interreg-vlaanderen-nederland--2014-2020")]
     assert column(vlned, "euContribution") == {"152575585"}
     assert column(vlned, "authority") == {iri("organisation/provincie-antwerpen")}
-    # Gronau lies in North Rhine-Westphalia: the Dutch-German and Meuse-Rhine programmes, not Flanders.
+    # Gronau lies in Kreis Borken (EUREGIO): the Dutch-German programme only; the Meuse-Rhine programme's
+    # German part is the Region Aachen, not the whole of North Rhine-Westphalia.
     gronau = column(run("programmes-covering-region", region=iri("region/gronau")), "programme")
-    assert gronau == {iri("programme/interreg-deutschland-nederland"), iri("programme/interreg-maas-rijn")}
+    assert gronau == {iri("programme/interreg-deutschland-nederland")}
+    recent_de_nl = {iri("programme/interreg-deutschland-nederland--2014-2020"),
+                    iri("programme/interreg-deutschland-nederland--2021-2027")}
+    meuse_rhine = {iri("programme/interreg-maas-rijn--2014-2020"), iri("programme/interreg-maas-rijn--2021-2027")}
+    # Herzogenrath (StädteRegion Aachen) and Kreis Heinsberg: Meuse-Rhine; not the recent Dutch-German periods,
+    # whose NRW part lies in the Regierungsbezirke Düsseldorf and Münster.
+    for place in ("region/herzogenrath", "region/kreis-heinsberg"):
+        periods = column(run("programmes-covering-region", region=iri(place)), "period")
+        assert meuse_rhine <= periods and not (periods & recent_de_nl), place
+    for place in ("region/dusseldorf", "region/isselburg", "region/kleve", "region/kreis-coesfeld"):
+        periods = column(run("programmes-covering-region", region=iri(place)), "period")
+        assert recent_de_nl <= periods and not (periods & meuse_rhine), place
     zeeland = column(run("programmes-covering-region", region=iri("region/zeeland")), "programme")
     assert zeeland == {iri("programme/interreg-vlaanderen-nederland")}
 
@@ -238,13 +275,33 @@ def test_answers_programmes_covering_region(run):
 def test_answers_governance_meetings_timeline(run):
     rows = run("governance-meetings-timeline")
     dates = [r["date"] for r in rows]
-    assert dates == ["2013", "2018-11-05", "2018-11-19", "2020-11-04", "2020-12-03", "2023-01-31",
-                     "2023-10-23", "2025-03-25"]
+    assert dates == ["2013", "2018-11-05", "2018-11-19", "2019-05-09", "2020-11-04", "2020-12-02", "2020-12-03",
+                     "2021-09-30", "2022-03-31", "2023-01-12", "2023-01-31", "2023-10-23", "2023-12-06",
+                     "2025-03-25"]
     first_nrw = next(r for r in rows if r["date"] == "2018-11-19")
     assert first_nrw["forum"] == iri("body/regeringsconsultaties-nl-nrw")
     assert first_nrw["number"] == "1" and first_nrw["placeLabel"] == "Düsseldorf"
     online = next(r for r in rows if r["date"] == "2020-11-04")
     assert online["place"] is None and online["number"] == "5"
+    # The border region conference Netherlands-North Rhine-Westphalia: five numbered editions and the
+    # steering group's consultation of January 2023 (no number).
+    conference = [r for r in rows if r["forum"] == iri("body/grenslandconferentie-nl-nrw")]
+    assert [(r["date"], r["number"], r["placeLabel"]) for r in conference] == [
+        ("2019-05-09", "1", "Venlo"), ("2020-12-02", "2", "Duisburg"), ("2021-09-30", "3", "Enschede"),
+        ("2022-03-31", "4", "Aken"), ("2023-01-12", None, "Brüggen"), ("2023-12-06", "5", "Nijmegen")]
+
+
+def test_grenslandagenda_adopted_at_the_conference(store):
+    rows = select(store, """
+        SELECT ?meeting ?agenda ?adopted ?date WHERE {
+            ?meeting gros:meetingOf <https://w3id.org/gros/id/body/grenslandconferentie-nl-nrw> ;
+                     gros:meetingDate ?date ; gros:resultedIn ?agenda .
+            ?agenda gros:dateAdopted ?adopted ; gros:party <https://w3id.org/gros/id/organisation/ministerie-bzk> ,
+                                                         <https://w3id.org/gros/id/organisation/land-nordrhein-westfalen> }""")
+    assert {r["agenda"] for r in rows} == {iri("agreement/grenslandagenda-2021"), iri("agreement/grenslandagenda-2022"),
+                                           iri("agreement/grenslandagenda-2023-2024")}
+    # each agenda was adopted on the day of the meeting it came out of
+    assert all(r["adopted"] == r["date"] for r in rows)
 
 
 def test_answers_grensinfopunten_funding(run):
@@ -257,3 +314,15 @@ def test_answers_grensinfopunten_funding(run):
     assert {iri("organisation/ministerie-szw"), iri("organisation/provincie-limburg-nl"),
             iri("organisation/land-nordrhein-westfalen")} == column(rmn, "funder")
     assert column(rows, "recipient") >= {iri("body/gip-euregio"), iri("body/gip-rijn-waal")}
+
+
+def test_parliamentary_dossier_32851_holds_the_papers_used_as_sources(run, store):
+    dossier = iri("publication/kamerstukdossier-32851")
+    rows = {row["publication"]: row for row in run("publications-about")}
+    assert iri("programme/gros") in rows[dossier]["aboutIris"].split()
+    parts = column(select(store, f"SELECT ?s WHERE {{ ?s dcterms:isPartOf <{dossier}> ; a gros:Source }}"), "s")
+    assert {iri("source/kst-32851-17"), iri("source/kst-32851-77")} <= parts
+    # every paper of the dossier that the graph cites is linked to it
+    cited = column(select(store, """SELECT ?s WHERE { ?s a gros:Source ; schema:url ?u
+                                     FILTER(CONTAINS(STR(?u), "kst-32851-")) }"""), "s")
+    assert cited <= parts
