@@ -64,7 +64,8 @@ def test_version_says_the_packaged_content_is_in_use(installed):
     assert f"gros-kg {gros.__version__}" in done.stdout
     assert "content: the content packaged with gros-kg" in done.stdout
     assert str(installed.venv) in done.stdout and "/gros/bundled" in done.stdout
-    assert shutil.which("node", path=installed.env["PATH"].split(":", 1)[0]) is None
+    for tool in ("node", "npm", "npx"):
+        assert shutil.which(tool, path=installed.env["PATH"]) is None, tool
 
 
 def test_validate_on_the_packaged_content(installed):
@@ -138,7 +139,7 @@ def test_serve_gives_pages_the_map_and_the_query_editor(installed):
                        for f in shapes["features"])  # NUTS boundaries from the packaged assets
             editor = http.get("/sparql", headers={"Accept": "text/html"})
             assert editor.status_code == 200 and "build/query.js" in editor.text
-            for asset in ("map.js", "map.css", "query.js"):
+            for asset in ("map.js", "map.css", "query.js", "countries.json"):
                 got = http.get(f"/static/build/{asset}")
                 assert got.status_code == 200 and len(got.content) > 1000, asset
             answer = http.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},

@@ -8,7 +8,7 @@ Registered in conftest.py (`pytest_plugins`). Fixtures (session; built only when
 - `installed`: an `Installed` - a fresh venv with `gros-kg[research]` installed from that wheel
   (dependencies from the package index, as for any user), an empty working folder, and an
   environment without GROS_* variables whose HOME is a temporary folder (the store of the packaged
-  content goes to the user's data folder).
+  content goes to the user's data folder) and whose PATH is the venv's bin folder alone (no Node.js).
 """
 from __future__ import annotations
 
@@ -62,11 +62,15 @@ def installed(built_package, tmp_path_factory) -> Installed:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("GROS_") and k not in ("VIRTUAL_ENV", "PYTHONPATH", "XDG_DATA_HOME")}
-    env.update(HOME=str(home), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+    # The commands find only the venv's programs: no node or npm (the machine running the tests
+    # has them, for make assets), so anything that reached for them at run time would fail here.
+    env.update(HOME=str(home), PATH=str(venv / "bin"))
     wheel = next(built_package.glob("gros_kg-*.whl"))
-    # pip keeps the real HOME, so that its download cache serves the dependencies again
+    # pip keeps the real HOME, so that its download cache serves the dependencies again, and the
+    # real PATH, in case a dependency has to be built from source on this platform
     done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"{wheel}[research]"],
-                          cwd=work, env={**env, "HOME": os.environ.get("HOME", str(home))},
+                          cwd=work, env={**env, "HOME": os.environ.get("HOME", str(home)),
+                                         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return Installed(venv=venv, work=work, home=home, wheel=wheel, env=env)
