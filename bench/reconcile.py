@@ -9,17 +9,22 @@
    folded labels with rapidfuzz's WRatio (what a researcher gets from a fuzzy join, "match" at a
    score of 90 or more), so the figure says what the field's rules add.
 2. Speed: a batch of 100 queries (the test set's names, cycled) POSTed to /reconcile of a real
-   `gros serve` on the shipped data: the first batch (which builds the index of the revision)
-   and the median of the next rounds; queries per second. Also the matching alone in Python.
+   `gros serve` on the shipped data, with its default number of serving processes (each keeps
+   its own index of the revision and builds it on its first reconciliation request): the first
+   batches, each on a new connection (so on any process, cold or warm); then, once warm, the
+   median of the rounds of one client on one connection, and of as many clients at once as
+   there are serving processes; queries per second. Also the matching alone in Python.
 
-Results are printed and written to bench/RESULTS.md between the reconcile markers (replacing an
+Results are printed and written to bench/RESULTS.md, section "Reconciliation" (replacing an
 earlier run's).
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import json
+import os
 import platform
 import socket
 import statistics
@@ -32,20 +37,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from gros.reconciliation.index import local_index  # noqa: E402
+import report as report_file  # noqa: E402  (bench/report.py: replace_section)
+from gros.content.files import find_files, read_files  # noqa: E402
+from gros.reconciliation.index import Index  # noqa: E402
 from gros.reconciliation.normalise import fold  # noqa: E402
 from gros.reconciliation.service import reconcile_names  # noqa: E402
 from gros.settings import Settings  # noqa: E402
+from gros.store.embedded import memory_store  # noqa: E402
 
 NAMES = ROOT / "tests" / "fixtures" / "reconciliation" / "names.csv"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 ID = "https://w3id.org/gros/id/"
-START, END = "<!-- reconcile:start -->", "<!-- reconcile:end -->"
+HEADING = "## Reconciliation (/reconcile, gros reconcile)"
 BATCH = 100
+COLD = 4  # first batches on new connections: with 2 serving processes, most likely both cold ones
 
 
 def rows() -> list[dict]:
@@ -106,40 +116,56 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def over_http(test, rounds: int) -> tuple[float, list[float]]:
+def over_http(test, rounds: int) -> dict:
     gros = Path(sys.executable).with_name("gros")
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         server = subprocess.Popen([str(gros), "serve", "--root", str(ROOT), "--store", f"{folder}/store",
-                                   "--port", str(port), "--workers", "1"],
+                                   "--port", str(port)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 300
             while True:
                 try:
-                    if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    health = httpx.get(url + "/health", timeout=2)
+                    if health.status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("gros serve did not start")
                 time.sleep(0.2)
+            processes = int(health.json().get("workers", 1))
             form = {"queries": json.dumps(batch(test))}
-            with httpx.Client(timeout=60) as client:
+
+            def post(client) -> float:
                 began = time.perf_counter()
-                response = client.post(url + "/reconcile", data=form)
-                first = time.perf_counter() - began
-                response.raise_for_status()
-                times = []
-                for _ in range(rounds):
-                    began = time.perf_counter()
-                    client.post(url + "/reconcile", data=form).raise_for_status()
-                    times.append(time.perf_counter() - began)
-            return first, times
+                client.post(url + "/reconcile", data=form).raise_for_status()
+                return time.perf_counter() - began
+
+            def on_new_connection(_=None) -> float:
+                with httpx.Client(timeout=60) as client:
+                    return post(client)
+
+            cold = [on_new_connection() for _ in range(COLD)]
+            for _ in range(4 * processes):  # warm every process (new connections land on any)
+                on_new_connection()
+            with httpx.Client(timeout=60) as client:
+                one = [post(client) for _ in range(rounds)]
+
+            def client_rounds(_) -> list[float]:
+                with httpx.Client(timeout=60) as client:
+                    return [post(client) for _ in range(rounds)]
+            began = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(processes) as pool:
+                many = [t for times in pool.map(client_rounds, range(processes)) for t in times]
+            wall = time.perf_counter() - began
+            return {"processes": processes, "cold": cold, "one": one, "many": many,
+                    "many_qps": BATCH * len(many) / wall}
         finally:
             server.terminate()
-            server.wait(timeout=20)
+            server.wait(timeout=30)
 
 
 def main() -> None:
@@ -149,26 +175,32 @@ def main() -> None:
     args = parser.parse_args()
 
     test = rows()
+    settings = Settings.from_env(root=ROOT)
+    store = memory_store(read_files(find_files(settings)))
     began = time.perf_counter()
-    index = local_index(Settings.from_env(root=ROOT))
+    index = Index(store, settings.id_base)
     built = time.perf_counter() - began
     began = time.perf_counter()
     mine = ours(index, test)
     in_python = time.perf_counter() - began
     accuracy, wrong = judge(test, mine)
     peer_accuracy, peer_wrong = judge(test, plain_fuzzy(index, test))
-    first, times = over_http(test, args.rounds)
-    median = statistics.median(times)
+    load_before = os.getloadavg()
+    http = over_http(test, args.rounds)
+    load_after = os.getloadavg()
+    one, many = statistics.median(http["one"]), statistics.median(http["many"])
 
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     negatives = sum(1 for r in test if not r["expected"])
+    ms = lambda seconds: f"{seconds * 1000:.0f}"  # noqa: E731
     lines = [
-        START,
-        "## Reconciliation (/reconcile, gros reconcile)",
+        HEADING,
         "",
         f"Run {when} on {platform.machine()} ({platform.python_implementation()} {platform.python_version()}), "
         f"`make bench-reconcile`; shipped data ({len(index.entities)} entities, {len(index.names)} name forms; "
-        f"index built in {built * 1000:.0f} ms). 2 shared cores: times vary with the other sessions' load.",
+        f"index built from an in-memory store in {ms(built)} ms). 2 shared cores, load average "
+        f"{load_before[0]:.1f} before the HTTP part and {load_after[0]:.1f} after: times vary with the other "
+        f"sessions' load.",
         "",
         f"Matching test set: {len(test)} names ({len(test) - negatives} to find, {negatives} that must not match; "
         f"nl, en, de, fr).",
@@ -178,22 +210,22 @@ def main() -> None:
         f"| gros reconciliation | {accuracy:.1%} | {wrong} |",
         f"| peer: plain fuzzy (rapidfuzz WRatio on folded labels, match at >= 90) | {peer_accuracy:.1%} | {peer_wrong} |",
         "",
-        f"Batch of {BATCH} queries POSTed to /reconcile of `gros serve` (real HTTP, one client): first batch "
-        f"{first * 1000:.0f} ms (builds the revision's index), then median {median * 1000:.0f} ms over "
-        f"{len(times)} rounds (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) = "
-        f"{BATCH / median:.0f} queries/s. Matching alone, in Python: {len(test)} queries in "
-        f"{in_python * 1000:.0f} ms ({len(test) / in_python:.0f} queries/s).",
-        END,
+        f"Batch of {BATCH} queries POSTed to /reconcile of `gros serve` ({http['processes']} serving processes, "
+        f"the default; real HTTP):",
+        "",
+        f"- first {len(http['cold'])} batches, each on a new connection (a process's first one builds its index "
+        f"of the revision): {', '.join(ms(t) for t in http['cold'])} ms;",
+        f"- warm, one client: median {ms(one)} ms over {len(http['one'])} rounds (min {ms(min(http['one']))}, "
+        f"max {ms(max(http['one']))}) = {BATCH / one:.0f} queries/s;",
+        f"- warm, {http['processes']} clients at once: median {ms(many)} ms per batch (max {ms(max(http['many']))}), "
+        f"{http['many_qps']:.0f} queries/s in all;",
+        f"- matching alone, in Python: {len(test)} queries in {ms(in_python)} ms ({len(test) / in_python:.0f} queries/s).",
+        "",
     ]
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-        if START in old and END in old:
-            new = old[:old.index(START)] + text + old[old.index(END) + len(END):]
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        RESULTS.write_text(new, encoding="utf-8")
+        report_file.replace_section(RESULTS, HEADING, text)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@ the Reconciliation Service API 0.2 schemas, the spec's invalid requests are refu
 manifest's URLs lead somewhere."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
 
+import httpx
 import pytest
 
 from reconciliation import EXAMPLES, ID, conforms, validator
@@ -161,7 +163,7 @@ def test_the_preview_escapes_and_speaks_dutch(http):
     assert card.status_code == 200 and "Limburg (Nederland)" in card.text and "NUTS-code" in card.text
 
 
-def test_a_write_is_reflected_on_the_next_request(http, fresh_graph):
+def test_a_write_is_reflected_on_the_next_request(http, data_server, fresh_graph):
     name = "Grensoverschrijdend Proefverband Zuiderzee"
     before = reconcile(http, {"q": {"query": name}})["q"]["result"]
     assert not any(c["match"] for c in before)
@@ -175,3 +177,12 @@ def test_a_write_is_reflected_on_the_next_request(http, fresh_graph):
     assert response.status_code in (200, 204), response.text
     after = reconcile(http, {"q": {"query": name.upper()}})["q"]["result"]
     assert after[0]["id"] == ID + "organisation/proefverband-zuiderzee" and after[0]["match"]
+
+    # Each serving process keeps its own index: on new connections (which the kernel hands to
+    # any of them) every one has the new name.
+    def best(_):
+        form = {"queries": json.dumps({"q": {"query": "Cross-border test association Zuiderzee"}})}
+        response = httpx.post(data_server.url + "/reconcile", data=form, timeout=60)
+        return response.json()["q"]["result"][0]["id"]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        assert set(pool.map(best, range(8))) == {ID + "organisation/proefverband-zuiderzee"}

@@ -8,6 +8,11 @@
   GET  /reconcile/preview?id=IRI       a small HTML card (OpenRefine shows it in a frame)
   GET  /reconcile/view?id=IRI          303 to the resource's page on this server
 
+Every endpoint answers cross-origin requests (CORS, http/app.py), as the spec requires. A GET
+with `callback=NAME` gets its JSON as JSONP (`NAME(...)`, application/javascript): the spec
+leaves JSONP optional, but OpenRefine falls back to it when a request by CORS fails, and its
+versions before 3.3 speak nothing else from the browser.
+
 What the service knows is an index of names built once per store revision, kept in the page
 reader's per-revision cache (web/reader.py): a write is reflected on the next request, and the
 index of an old revision goes with its view. All work on an index happens while its view is in
@@ -16,6 +21,8 @@ use, in a worker thread (the look-ups block).
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -61,8 +68,21 @@ def _service_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/reconcile"
 
 
-def _json(data, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status)
+#: A JavaScript name (jQuery's are like jQuery3600_1700000000): nothing else is ever echoed into
+#: a script.
+CALLBACK = re.compile(r"[A-Za-z_$][\w$]{0,99}(\.[A-Za-z_$][\w$]{0,99}){0,4}", re.ASCII)
+
+
+def _json(request: Request, data) -> Response:
+    callback = request.query_params.get("callback") if request.method == "GET" else None
+    if callback is None:
+        return JSONResponse(data)
+    if not CALLBACK.fullmatch(callback):
+        raise HTTPProblem(400, "callback: the name of a JavaScript function (letters, digits, _ and $) for JSONP")
+    # ASCII escapes keep U+2028/U+2029 out of the script, where older engines end a line; the
+    # comment in front stops a name from being read as the start of another kind of file.
+    body = f"/**/{callback}({json.dumps(data, ensure_ascii=True)});"
+    return Response(body, media_type="application/javascript")
 
 
 def _guarded(work):
@@ -82,43 +102,43 @@ async def reconcile(request: Request):
         text = params["queries"]
         result = await _with_index(request, _guarded(
             lambda index: service.run_batch(index, service.parse_batch(text, index), lang)))
-        return _json(result)
+        return _json(request, result)
     if "extend" in params:
         text = params["extend"]
 
         def extension(index):
             ids, chosen = service.parse_extension(text)
             return service.extend(index, ids, chosen, lang)
-        return _json(await _with_index(request, _guarded(extension)))
+        return _json(request, await _with_index(request, _guarded(extension)))
     if request.method == "POST":
         raise HTTPProblem(400, "a POST to /reconcile carries a form field 'queries' (reconciliation) or "
                                "'extend' (data extension)")
     url = _service_url(request)
-    return _json(await _with_index(request, lambda index: service.manifest(index, url, lang)))
+    return _json(request, await _with_index(request, lambda index: service.manifest(index, url, lang)))
 
 
 @router.get("/reconcile/suggest/entity", summary="Suggest entities by the start of a name")
 async def suggest_entity(request: Request, prefix: str = "", type: str | None = None, limit: str | None = None,
                          lang: str | None = None):
-    return _json(await _with_index(request, _guarded(
+    return _json(request, await _with_index(request, _guarded(
         lambda index: service.suggest_entities(index, prefix, type, limit, service.language(lang)))))
 
 
 @router.get("/reconcile/suggest/type", summary="Suggest types")
 async def suggest_type(request: Request, prefix: str = "", limit: str | None = None, lang: str | None = None):
-    return _json(await _with_index(request, _guarded(
+    return _json(request, await _with_index(request, _guarded(
         lambda index: service.suggest_types(index, prefix, limit, service.language(lang)))))
 
 
 @router.get("/reconcile/suggest/property", summary="Suggest properties")
 async def suggest_property(request: Request, prefix: str = "", limit: str | None = None, lang: str | None = None):
-    return _json(await _with_index(request, _guarded(
+    return _json(request, await _with_index(request, _guarded(
         lambda index: service.suggest_properties(index, prefix, limit, service.language(lang)))))
 
 
 @router.get("/reconcile/extend/propose", summary="Properties to add as columns for a type")
 async def propose(request: Request, type: str | None = None, limit: str | None = None, lang: str | None = None):
-    return _json(await _with_index(request, _guarded(
+    return _json(request, await _with_index(request, _guarded(
         lambda index: service.propose_properties(index, type, limit, service.language(lang)))))
 
 

@@ -9,6 +9,10 @@ Scores, per name of a candidate (the best name counts):
    92  the same core: the same words once designations and parentheses are set aside
        ("Provincie Groningen" ~ "Groningen (provincie)", "Verordnung (EG) 1082/2006" ~
        "Verordening (EG) nr. 1082/2006")
+   85  the same core with a year or number added ("Benelux-Verdrag van 1958" for
+       "Benelux-Verdrag"): such namesakes keep a name without its year from matching the one
+       instrument that happens to have a name without a year ("Benelux-Overeenkomst")
+   80  every word of a query of two words or more is in the name
   <88  similar cores (typos): rapidfuzz's normalised Indel similarity of the cores, scaled
 An alternative name or abbreviation counts 2 less than a label, an official title 4 less. Then:
   - designations: the query says Stadt and the candidate is a Kreis: -20; they agree: +3; the
@@ -81,6 +85,8 @@ def _name_score(index: Index, query: Form, name: Name, entity: Entity) -> float:
         base = 90.0
     elif name.kind in ("abbr", "code"):
         return 0.0
+    elif _numbered(core_words, form):
+        base = 85.0
     elif len(core_words) >= 2 and set(core_words) <= form.words:
         base = 80.0  # every word of the query is in the name ("Benelux-Verdrag 2014")
     elif len(query.core) < FUZZY_MIN_LENGTH or len(form.core) < FUZZY_MIN_LENGTH:
@@ -117,14 +123,23 @@ def _name_score(index: Index, query: Form, name: Name, entity: Entity) -> float:
     return max(0.0, min(100.0, base))
 
 
+def _numbered(core_words: list[str], form: Form) -> bool:
+    """Whether the name's core is the query's core with only numbers added."""
+    added = set(form.core.split()) - set(core_words)
+    return bool(core_words) and bool(added) and all(w.isdigit() for w in added) \
+        and set(core_words) <= set(form.core.split())
+
+
 def _gather(index: Index, query: Form) -> set[int]:
-    """The names worth scoring: those with the same words, order or core, and similar cores."""
+    """The names worth scoring: those with the same words, order or core, the same core with
+    numbers added, and similar cores."""
     found: set[int] = set()
     for table, key in ((index.by_exact, query.exact), (index.by_sorted, query.sorted), (index.by_core, query.core)):
         found.update(table.get(key, ()))
     words = query.core.split()
-    if len(words) >= 2 and all(w in index.by_word for w in words):
-        found.update(set.intersection(*(index.by_word[w] for w in words)))
+    if words and all(w in index.by_word for w in words):
+        having = set.intersection(*(index.by_word[w] for w in words))
+        found.update(having if len(words) >= 2 else (at for at in having if _numbered(words, index.names[at].form)))
     if len(query.core) >= FUZZY_MIN_LENGTH and index.cores:
         for core, _score, _at in process.extract(query.core, index.cores, scorer=fuzz.ratio,
                                                  limit=FUZZY_CANDIDATES, score_cutoff=FUZZY_CUTOFF):

@@ -111,7 +111,12 @@ def agrees(kind: str, wanted, term, names_of) -> bool:
             return False
         want = query_form(_last_segment(text)).sorted
         return any(form == want for form in names_of(term.value))
-    value = term.value
+    # A reconciled cell comes as {"id", "name"} (OpenRefine sends a cell of a reconciled column
+    # so): a literal value (a QID, a code) may be what either of them says.
+    return any(_same_literal(kind, term.value, said) for said in dict.fromkeys((text, iri or "")) if said)
+
+
+def _same_literal(kind: str, value: str, text: str) -> bool:
     if kind in ("date", "integer") or _YEAR.match(value) and _YEAR.match(text):
         a, b = value.strip(), text.strip()
         return bool(a and b) and (a.startswith(b) or b.startswith(a))

@@ -273,6 +273,11 @@ def propose_properties(index: Index, type: str | None, limit=None, lang: str = "
     type above it or a type below it."""
     limit = _limit(limit, default=len(props.defined()))
     iri = None
+    if type and _without_fragment(index, type):
+        # OpenRefine asks for `propose?type=` + the type's IRI unencoded, so the browser cuts
+        # "#CooperationBody" off as a fragment and only the namespace arrives: the class cannot
+        # be known, and every property is proposed rather than none.
+        type = None
     if type:
         try:
             iri = index.type_iri(type)
@@ -288,6 +293,12 @@ def propose_properties(index: Index, type: str | None, limit=None, lang: str = "
     if iri:
         out["type"] = iri
     return out
+
+
+def _without_fragment(index: Index, type: str) -> bool:
+    """Whether `type` is what is left of one of our types' IRIs once its '#fragment' is cut off."""
+    namespace = type.strip() + "#"
+    return any(iri.startswith(namespace) for iri in index.types)
 
 
 def parse_extension(text: str | None) -> tuple[list[str], list[props.Property]]:
