@@ -3,7 +3,8 @@ read the change log, one writer process that keeps it, and a token file of two n
 
 Each write is read back over fresh connections (so by either serving process) in the feed, the
 TimeMap and `gros history`; the same holds after a restart on the same store and on a store
-restored from a `gros backup --store`, where further writes by each token carry on the history.
+restored from a `gros backup --store`, where a changed content file and further writes by each
+token carry on the history.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 
 from ldes_client import AS, _store
-from server_fixture import BASE, GROS, WORKERS, start_server
+from server_fixture import BASE, GROS, MINIMAL, WORKERS, start_server
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 GRAPH = BASE + "graph/runtime-attribution-test"
@@ -138,22 +139,30 @@ def test_each_token_name_is_kept_with_its_change_across_processes_restart_and_re
     assert done.returncode == 0, done.stderr
     assert printed(restored) == [(str(seq), kind.lower(), who) for seq, kind, who in after_restart]
 
-    # A server on the restored store: the same history, and each token's next write is its own.
-    on_restored = start_server(tmp_path / "restored", None, "--store", str(restored), env=token_file)
+    # A server on the restored store, whose content file changed meanwhile: the same history, the
+    # file's change by `content` (that resource only), and each token's next write is its own.
+    changed = tmp_path / "changed-data"
+    changed.mkdir()
+    (changed / "minimal.ttl").write_text(MINIMAL.read_text() + f'\n<{IRI}> <{RDFS}comment> "in het bestand"@nl .\n')
+    on_restored = start_server(tmp_path / "restored", None, "--store", str(restored), env=token_file, data=changed)
     try:
         url = on_restored.url
-        every_process_sees(url, after_restart)
-        assert log_events(url) == count + 1
+        loaded = versions(url)
+        assert loaded[:-1] == after_restart and loaded[-1] == (count + 2, "Update", "content")
+        assert log_events(url) == count + 2
+        every_process_sees(url, loaded)
         comment(url, "vier", "vijf", ALICE)
         write(url, f'DELETE DATA {{ GRAPH <{GRAPH}> {{ <{IRI}> <{RDFS}comment> "vijf"@nl }} }}', BOB)
         final = versions(url)
-        assert final[:-2] == after_restart
+        assert final[:-2] == loaded
         assert [row[1:] for row in final[-2:]] == [("Update", "alice"), ("Update", "bob")]
-        assert [row[0] for row in final[-2:]] == [count + 2, count + 3]
+        assert [row[0] for row in final[-2:]] == [count + 3, count + 4]
         every_process_sees(url, final)
-        # The last write took the comment away again: that version is the shipped one.
-        assert (sorted(fresh(url, f"/memento/{final[-1][0]}{PATH}", Accept="application/n-triples").text.splitlines())
-                == sorted(fresh(url, f"/memento/{shipped[0][0]}{PATH}", Accept="application/n-triples")
-                          .text.splitlines()))
+        # The last write took the runtime comment away: what is left is the shipped version and
+        # the file's new comment.
+        nt = {"Accept": "application/n-triples"}
+        assert sorted(fresh(url, f"/memento/{final[-1][0]}{PATH}", **nt).text.splitlines()) == sorted(
+            fresh(url, f"/memento/{shipped[0][0]}{PATH}", **nt).text.splitlines()
+            + [f'<{IRI}> <{RDFS}comment> "in het bestand"@nl .'])
     finally:
         on_restored.stop()
