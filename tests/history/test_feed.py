@@ -13,7 +13,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 from pyshacl import validate
-from rdflib import Graph, URIRef
+from rdflib import Graph
 
 from ldes_client import AS, DCAT_AP_FEEDS, LDES, LDES_SPEC, TREE, Harvester, _store
 from gros.content.skolem import BlankNodes
@@ -187,7 +187,8 @@ def test_pages_use_only_terms_the_tree_and_ldes_vocabularies_define(http):
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 #: What DCAT-AP Feeds calls standalone entities: the only things its members may be about.
 ENTITY_CLASSES = {"http://www.w3.org/ns/dcat#" + c for c in ("Catalog", "Dataset", "Distribution", "DataService")} | {
-    "http://xmlns.com/foaf/0.1/Agent", "http://www.w3.org/2006/vcard/ns#Kind", "http://purl.org/dc/terms/LicenseDocument"}
+    "http://xmlns.com/foaf/0.1/Agent", "http://www.w3.org/2006/vcard/ns#Kind",
+    "http://purl.org/dc/terms/LicenseDocument"}
 ACTIVITY_SHAPE = "https://semiceu.github.io/LDES-DCAT-AP-feeds/shape.ttl#ActivityShape"
 CONTACT = BASE + "id/test/feed-contact"
 VCARD = "http://www.w3.org/2006/vcard/ns#"
