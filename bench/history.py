@@ -5,9 +5,12 @@ GraphStore.apply the service uses:
 - a write with and without the change log (before_commit + apply + committed) — the same
   1,000 writes (alternately adding and changing a comment on one of 50 resources, in a runtime
   graph) on two fresh stores; the per-write difference is the log's cost;
-- the render time of a full feed page (250 members) and of the entry point, in TriG and Turtle;
+- the render time of a full feed page (250 members) and of the entry point, in TriG and Turtle,
+  and of the catalogue's feed (DCAT-AP Feed: its entry point and first page, which also work out
+  which changes are the catalogue's);
 - the size of the log on disk for the content, and per 1,000 writes.
-Results appended to bench/RESULTS.md.
+Results are printed and written to bench/RESULTS.md under the heading below (replacing that
+section, so the file holds the latest run).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
 from gros.content.files import find_files, read_files  # noqa: E402
+from gros.history.catalogue import CatalogueStream  # noqa: E402
 from gros.history.keeper import History  # noqa: E402
 from gros.history.stream import Stream  # noqa: E402
 from gros.http.feed import serialise  # noqa: E402
@@ -31,7 +35,12 @@ from gros import formats  # noqa: E402
 from gros.settings import Settings  # noqa: E402
 from gros.store.embedded import GraphStore  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+import report as report_file  # noqa: E402  (bench/report.py: replace_section)
+
 WRITES = 1000
+HEADING = "## Change log and feed"  # also replaces a section written with a date in its heading
+RESULTS = ROOT / "bench" / "RESULTS.md"
 COMMENT = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
 
 
@@ -92,12 +101,22 @@ def main() -> None:
         page_ttl = render(stream, lambda: stream.page_quads(1), formats.TURTLE)
         entry = render(stream, stream.entry, formats.TRIG)
         pages = stream.pages()
+        # The catalogue's feed: a process's first request reads the whole log for the catalogue's
+        # changes (history/catalogue.py), later ones only what came since.
+        first_catalogue = render(None, lambda: CatalogueStream(settings.base_iri, history.log).entry(), formats.TRIG,
+                                 rounds=1)
+        catalogue = CatalogueStream(settings.base_iri, history.log)
+        catalogue_page = render(None, lambda: CatalogueStream(settings.base_iri, history.log).page_quads(1),
+                                formats.TRIG)
+        catalogue_members = catalogue.size()
     p50_plain, p50_logged = statistics.median(plain), statistics.median(logged)
     mean_plain, mean_logged = statistics.mean(plain), statistics.mean(logged)
     lines = [
-        "", f"## Change log and feed (bench/history.py, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
+        "", "## Change log and feed (bench/history.py)", "",
+        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.", "",
         f"Shipped content: {content_events:,} resources, one Create each; then {WRITES:,} writes of one changed "
-        f"comment each (on 50 resources), in process through GraphStore.apply.", "",
+        f"comment each (on 50 resources), in process through GraphStore.apply and the same calls to the log "
+        f"that the writer process of gros serve makes around each commit.", "",
         "| measure | without the log | with the log | cost of the log |", "|---|---:|---:|---:|",
         f"| write, median ms | {p50_plain:.2f} | {p50_logged:.2f} | {p50_logged - p50_plain:+.2f} ms "
         f"({p50_logged / p50_plain:.2f}×) |",
@@ -106,13 +125,16 @@ def main() -> None:
         f"| feed page of 250 members, TriG, render ms (median of 20) | {page:.1f} |",
         f"| feed page of 250 members, Turtle, render ms | {page_ttl:.1f} |",
         f"| entry point ({pages} pages), TriG, render ms | {entry:.1f} |",
+        f"| catalogue's feed ({catalogue_members} members), entry point, first request of a process, ms "
+        f"| {first_catalogue:.1f} |",
+        f"| catalogue's feed, page 1, TriG, render ms (median of 20) | {catalogue_page:.1f} |",
         f"| log on disk after the content | {content_size / 1e6:.2f} MB |",
         f"| log growth per 1,000 writes | {(size_after - content_size) / 1e6 * 1000 / WRITES:.2f} MB |",
     ]
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines).lstrip("\n") + "\n\n"  # a blank line before the next section
     print(text)
-    with open(ROOT / "bench" / "RESULTS.md", "a") as out:
-        out.write(text)
+    report_file.replace_section(RESULTS, HEADING, text)
+    print(f"written to {RESULTS.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

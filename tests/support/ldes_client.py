@@ -21,6 +21,7 @@ DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 LDES_SPEC = "https://w3id.org/ldes/specification"
+DCAT_AP_FEEDS = "https://semiceu.github.io/LDES-DCAT-AP-feeds/"
 
 
 def _store(quads) -> ox.Store:
@@ -48,6 +49,7 @@ class Harvester:
     done_pages: set[str] = field(default_factory=set)
     pages_read: int = 0
     agent_names: dict[str, str] = field(default_factory=dict)
+    known: ox.Store | None = None  # what discover() read of the catalogue and its links
 
     def url(self, iri: str) -> str:
         """The server's URL for one of its IRIs (the server answers for the base at its origin)."""
@@ -59,27 +61,43 @@ class Harvester:
         fmt = ox.RdfFormat.from_media_type(response.headers["content-type"].split(";")[0])
         return response, _store(ox.parse(response.content, format=fmt, base_iri=iri))
 
-    def discover(self) -> str:
-        """The feed's entry point, found from the catalogue alone by following its links (DCAT's
-        dataset, service, distribution, access service and URLs) until a document says that
-        something is an ldes:EventStream; its tree:view is where reading starts."""
+    def discover(self, profile: str | None = None) -> str:
+        """The entry point of a feed, found from the catalogue alone: read the catalogue and the
+        documents its DCAT links lead to (dataset, service, distribution, access service, URLs),
+        then pick, as the catalogue describes them,
+        - without `profile`: the feed of the data, a distribution of the dataset that conforms to
+          LDES (its access URL);
+        - with `profile` (DCAT_AP_FEEDS): the catalogue's own feed, a data service of the
+          catalogue that conforms to that profile (its endpoint URL).
+        The entry point is checked by reading it: the tree:view of an ldes:EventStream."""
         follow = [ox.NamedNode(DCAT + name) for name in
                   ("dataset", "service", "distribution", "accessService", "accessURL", "endpointURL")]
+        known = self.known = ox.Store()
         queue, seen = [self.base_iri + "catalog"], set()
-        while queue and len(seen) < 30:
+        while queue and len(seen) < 40:
             iri = queue.pop(0).split("#", 1)[0]
             if iri in seen or not iri.startswith(self.base_iri):
                 continue
             seen.add(iri)
             _, data = self.get(iri, "text/turtle")
-            for stream in data.quads_for_pattern(None, RDF_TYPE, ox.NamedNode(LDES + "EventStream")):
-                for view in data.quads_for_pattern(stream.subject, ox.NamedNode(TREE + "view"), None):
-                    self.entry = view.object.value
-                    return self.entry
+            known.extend(ox.Quad(q.subject, q.predicate, q.object) for q in data)
             for predicate in follow:
                 queue += [q.object.value for q in data.quads_for_pattern(None, predicate, None)
                           if isinstance(q.object, ox.NamedNode)]
-        raise AssertionError(f"no ldes:EventStream found from the catalogue (read {sorted(seen)})")
+        if profile is None:
+            query = f"""SELECT ?entry WHERE {{ ?dataset a <{DCAT}Dataset> ; <{DCAT}distribution> ?d .
+                ?d <{DCT}conformsTo> <{LDES_SPEC}> ; <{DCAT}accessURL> ?entry }}"""
+        else:
+            query = f"""SELECT ?entry WHERE {{ ?catalog a <{DCAT}Catalog> ; <{DCAT}service> ?s .
+                ?s <{DCT}conformsTo> <{profile}> ; <{DCAT}endpointURL> ?entry }}"""
+        entries = {row["entry"].value for row in known.query(query)}
+        assert len(entries) == 1, (profile, entries, sorted(seen))
+        self.entry = entries.pop()
+        _, root = self.get(self.entry)
+        views = [q.object.value for q in root.quads_for_pattern(None, ox.NamedNode(TREE + "view"), None)
+                 if any(root.quads_for_pattern(q.subject, RDF_TYPE, ox.NamedNode(LDES + "EventStream")))]
+        assert views == [self.entry], (self.entry, views)
+        return self.entry
 
     def read(self) -> None:
         """Read the entry point and every page it leads to that is not finished yet."""

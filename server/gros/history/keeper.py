@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from gros.history import catalogue
 from gros.history.changes import Describer
 from gros.history.log import CONTENT_ACTOR, ChangeLog, Event
 from gros.settings import Settings
@@ -36,6 +37,7 @@ class History:
         self.settings = settings
         self.store = store
         self.log = ChangeLog.for_store(settings.store_path)
+        catalogue.prepare(self.log)
         self.behind = False  # a write's events could not be recorded: catch up at the next write
 
     def describer(self, store: ox.Store) -> Describer:

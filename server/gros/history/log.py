@@ -26,9 +26,10 @@ given to `reconcile()`.
 """
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -54,6 +55,20 @@ CREATE INDEX IF NOT EXISTS events_by_resource ON events (resource, seq);
 CREATE INDEX IF NOT EXISTS events_by_write ON events (write);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def type_test(classes: list[str]) -> str:
+    """An SQL condition on a row of `events`: its description states `resource rdf:type C` for
+    one of `classes`. The canonical text has one N-Quads line per statement, each ending in a
+    newline, so a statement starts after a newline (a newline inside a literal is written \\n).
+    The classes are written into the text, not bound, so that an index can carry the condition."""
+    parts = []
+    for name in classes:
+        needle = f"> <{RDF_TYPE}> <{name}> ".replace("'", "''")
+        parts.append(f"instr(char(10) || description, char(10) || '<' || resource || '{needle}') > 0")
+    return "(" + " OR ".join(parts) + ")"
 
 #: The actor of the changes made by (re)loading the content files.
 CONTENT_ACTOR = "content"
@@ -257,6 +272,43 @@ class ChangeLog:
     def event(self, seq: int) -> Event | None:
         found = self.events(seq, seq)
         return found[0] if found else None
+
+    def events_at(self, seqs: list[int]) -> list[Event]:
+        """The events with the given seq numbers, in order."""
+        if not seqs:
+            return []
+        with self._connection() as db:
+            marks = ",".join("?" * len(seqs))
+            rows = db.execute(EVENT_COLUMNS + f" WHERE e.seq IN ({marks}) ORDER BY e.seq", seqs).fetchall()
+        return [Event(*row) for row in rows]
+
+    def index_typed(self, classes: list[str]) -> None:
+        """Have SQLite keep an index of the events whose new description types their resource as
+        one of `classes` (built once over the log, then kept up with every insert), so that
+        typed() reads only those. Called by the writer at start-up; without it typed() reads
+        every description."""
+        test = type_test(classes)
+        name = "events_typed_" + hashlib.sha256(test.encode()).hexdigest()[:12]
+        with self._lock, self._connection() as db:
+            db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON events (seq) WHERE {test}")
+
+    def typed(self, after: int, classes: list[str], also: Iterable[str] = ()) -> list[tuple[int, str, bool]]:
+        """(seq, resource, typed) of each event after seq `after` that matters to a view of the
+        resources of `classes`, in order: the events whose new description types the resource as
+        one of them (typed True), and every event of a resource that is, or was until then, of
+        one of them: those of `also` and those typed here (typed False: it is no longer)."""
+        test = type_test(classes)
+        with self._connection() as db:
+            newest = db.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
+            rows = db.execute(f"SELECT seq, resource, 1 FROM events WHERE seq > ? AND seq <= ? AND {test}",
+                              (after, newest)).fetchall()
+            resources = sorted(set(also) | {resource for _, resource, _ in rows})
+            for start in range(0, len(resources), 500):  # SQLite's limit on parameters
+                chunk = resources[start:start + 500]
+                rows += db.execute(f"SELECT seq, resource, {test} FROM events WHERE seq > ? AND seq <= ? AND "
+                                   f"resource IN ({','.join('?' * len(chunk))})", (after, newest, *chunk)).fetchall()
+        found = {seq: (seq, resource, bool(flag)) for seq, resource, flag in rows}
+        return [found[seq] for seq in sorted(found)]
 
     def times(self, seqs: list[int]) -> dict[int, str]:
         """The time of each of the given events (for the bounds of feed pages)."""

@@ -55,6 +55,11 @@ def _time(text: str) -> ox.Literal:
 class Stream:
     """The IRIs of the stream on a base, and the quads of its documents."""
 
+    TITLES = {"nl": "Wijzigingen in de GROS-kennisgraaf", "en": "Changes to the GROS knowledge graph"}
+    PART_OF = "dataset"  # the stream is part of {base}dataset
+    #: Whether members say who made the change (as:actor).
+    ATTRIBUTED = True
+
     def __init__(self, base_iri: str, log: ChangeLog, page_size: int = PAGE_SIZE):
         self.base = base_iri
         self.log = log
@@ -73,18 +78,32 @@ class Stream:
     def agent(self, name: str) -> ox.NamedNode:
         return _n(f"{self.base}ldes/agent/{quote(name, safe='')}")
 
+    # --- what the stream holds: the log's events by seq (CatalogueStream holds fewer) -----------
+    def size(self) -> int:
+        """How many members the stream has; members are numbered 1 ... size() for paging."""
+        return self.log.count()
+
+    def slice(self, first: int, last: int) -> list[Event]:
+        """The members numbered first ... last."""
+        return self.log.events(first, last)
+
+    def times(self, numbers: list[int]) -> dict[int, str]:
+        """The time of each of the members numbered `numbers`."""
+        return self.log.times(numbers)
+
     # --- pages ----------------------------------------------------------------------------------
     def pages(self) -> int:
-        return max(1, math.ceil(self.log.count() / self.page_size))
+        return max(1, math.ceil(self.size() / self.page_size))
 
     def bounds(self, number: int) -> tuple[int, int]:
         first = (number - 1) * self.page_size + 1
         return first, first + self.page_size - 1
 
     def finished(self, number: int, count: int | None = None) -> bool:
-        """Whether page `number` is full: then it never changes again."""
-        count = self.log.count() if count is None else count
-        return count >= number * self.page_size
+        """Whether page `number` never changes again: it is full and its link to the next page
+        is there (a page of exactly the last members gains that link with the next member)."""
+        count = self.size() if count is None else count
+        return count > number * self.page_size
 
     # --- documents ------------------------------------------------------------------------------
     def _stream_quads(self) -> list[ox.Quad]:
@@ -94,9 +113,9 @@ class Stream:
                  ox.Quad(feed, _n(LDES + "timestampPath"), _n(AS + "published"), DEFAULT),
                  ox.Quad(feed, _n(LDES + "versionOfPath"), _n(AS + "object"), DEFAULT),
                  ox.Quad(feed, _n(TREE + "view"), self.root, DEFAULT)]
-        for text, lang in (("Wijzigingen in de GROS-kennisgraaf", "nl"), ("Changes to the GROS knowledge graph", "en")):
+        for lang, text in self.TITLES.items():
             quads.append(ox.Quad(feed, _n(DCT + "title"), ox.Literal(text, language=lang), DEFAULT))
-        quads.append(ox.Quad(feed, _n(DCT + "isPartOf"), _n(self.base + "dataset"), DEFAULT))
+        quads.append(ox.Quad(feed, _n(DCT + "isPartOf"), _n(self.base + self.PART_OF), DEFAULT))
         return quads
 
     def _window(self, source: ox.NamedNode, target: ox.NamedNode, kind: str, value: str) -> list[ox.Quad]:
@@ -110,7 +129,7 @@ class Stream:
 
     def entry(self) -> list[ox.Quad]:
         """The entry point: the stream, its view, the retention policy, a relation to every page."""
-        count = self.log.count()
+        count = self.size()
         root = self.root
         quads = self._stream_quads()
         quads.append(ox.Quad(root, RDF_TYPE, _n(TREE + "Node"), DEFAULT))
@@ -118,7 +137,7 @@ class Stream:
         pages = max(1, math.ceil(count / self.page_size))
         firsts = [self.bounds(n)[0] for n in range(1, pages + 1)]
         lasts = [min(self.bounds(n)[1], count) for n in range(1, pages + 1)]
-        times = self.log.times(firsts + lasts)
+        times = self.times(firsts + lasts)
         if times:
             # Every member ever published is kept (docs/publishing.md, retention).
             quads.append(ox.Quad(self.retention, _n(LDES + "startingFrom"), _time(times[1]), DEFAULT))
@@ -137,20 +156,25 @@ class Stream:
                     quads += self._window(root, target, "LessThanOrEqualToRelation", times[last])
         return quads
 
-    def page_quads(self, number: int) -> list[ox.Quad] | None:
-        """The quads of page `number`, or None when there is no such page (yet)."""
-        count = self.log.count()
+    def page_quads(self, number: int, count: int | None = None) -> list[ox.Quad] | None:
+        """The quads of page `number` (of a stream of `count` members: give the count that
+        `finished` was asked with), or None when there is no such page (yet)."""
+        count = self.size() if count is None else count
         first, last = self.bounds(number)
         if number < 1 or (first > count and not (number == 1 and count == 0)):
             return None
-        events = self.log.events(first, last)
+        events = self.slice(first, min(last, count))
         page = self.page(number)
-        quads = self._stream_quads()[:2] + [ox.Quad(page, RDF_TYPE, _n(TREE + "Node"), DEFAULT)]
+        quads = self._page_context() + [ox.Quad(page, RDF_TYPE, _n(TREE + "Node"), DEFAULT)]
         if count > last:
             quads += self._window(page, self.page(number + 1), "GreaterThanOrEqualToRelation",
-                                  self.log.times([last + 1])[last + 1])
+                                  self.times([last + 1])[last + 1])
         quads += self.members(events, on=self.feed)
         return quads
+
+    def _page_context(self) -> list[ox.Quad]:
+        """What every page says about the stream it is part of."""
+        return self._stream_quads()[:2]
 
     def members(self, events: list[Event], on: ox.NamedNode | None = None) -> list[ox.Quad]:
         quads, agents = [], {}
@@ -161,10 +185,11 @@ class Stream:
             agent = agents.setdefault(event.actor, self.agent(event.actor))
             quads += [ox.Quad(member, RDF_TYPE, _n(AS + KINDS[event.kind]), DEFAULT),
                       ox.Quad(member, _n(AS + "object"), _n(event.resource), DEFAULT),
-                      ox.Quad(member, _n(AS + "published"), _time(event.published), DEFAULT),
-                      ox.Quad(member, _n(AS + "actor"), agent, DEFAULT)]
+                      ox.Quad(member, _n(AS + "published"), _time(event.published), DEFAULT)]
+            if self.ATTRIBUTED:
+                quads.append(ox.Quad(member, _n(AS + "actor"), agent, DEFAULT))
             quads += [ox.Quad(q.subject, q.predicate, q.object, member) for q in parse(event.description)]
-        for name, agent in agents.items():
+        for name, agent in (agents.items() if self.ATTRIBUTED else ()):
             quads += [ox.Quad(agent, RDF_TYPE, _n(AS + "Service" if name == "content" else AS + "Application"),
                               DEFAULT),
                       ox.Quad(agent, _n(AS + "name"), ox.Literal(name), DEFAULT)]

@@ -4,7 +4,9 @@
 - `/ldes/{n}` page n; a full page never changes: `Cache-Control: public, max-age=31536000,
   immutable`; the newest page (still filling) and the entry point may be cached for
   FRESH_SECONDS, so a harvester that polls them sees a change within that time;
-- `/ldes/event/{seq}` one member on its own (an immutable thing: cached like a full page).
+- `/ldes/event/{seq}` one member on its own (an immutable thing: cached like a full page);
+- `/ldes/catalog`, `/ldes/catalog/{n}`, `/ldes/catalog/event/{seq}`: the same for the
+  catalogue's own feed, a DCAT-AP Feed (history/catalogue.py).
 
 Formats by `Accept` (or `?format=`): TriG (the default, the payloads in their members' named
 graphs), N-Quads, JSON-LD (named graphs as `@graph`), and Turtle, which has no named graphs: there
@@ -22,6 +24,7 @@ from starlette.responses import Response
 
 from gros import etags, formats
 from gros.errors import HTTPProblem, negotiated
+from gros.history.catalogue import CatalogueStream
 from gros.history.stream import AS, LDES, TREE, Stream
 
 router = APIRouter()
@@ -34,12 +37,12 @@ PREFIXES = {"ldes": LDES, "tree": TREE, "as": AS, "dcterms": "http://purl.org/dc
             "rdfs": "http://www.w3.org/2000/01/rdf-schema#", "gros": "https://w3id.org/gros/def#"}
 
 
-def stream_of(request: Request) -> Stream:
+def stream_of(request: Request, kind: type[Stream] = Stream) -> Stream:
     service = request.app.state.service
     if service.history is None:
         raise HTTPProblem(404, "this service keeps no change feed: it runs on a remote store, whose other writers "
                                "it cannot see (docs/publishing.md)")
-    return Stream(service.settings.base_iri, service.history.log)
+    return kind(service.settings.base_iri, service.history.log)
 
 
 def serialise(quads: list[ox.Quad], fmt: formats.Format) -> bytes:
@@ -57,27 +60,35 @@ def answer(request: Request, quads: list[ox.Quad], fmt: formats.Format, cache: s
     return Response(b"" if request.method == "HEAD" else body, media_type=fmt.content_type, headers=headers)
 
 
-@router.api_route("/ldes", methods=["GET", "HEAD"], include_in_schema=False)
-async def entry(request: Request):
+async def _entry(request: Request, kind: type[Stream]):
     fmt = negotiated(request, OFFERED)
-    stream = stream_of(request)
+    stream = stream_of(request, kind)
     quads = await asyncio.to_thread(stream.entry)
     return answer(request, quads, fmt, f"public, max-age={FRESH_SECONDS}")
 
 
-@router.api_route("/ldes/{number:int}", methods=["GET", "HEAD"], include_in_schema=False)
-async def page(request: Request, number: int):
+async def _page(request: Request, number: int, kind: type[Stream]):
     fmt = negotiated(request, OFFERED)
-    stream = stream_of(request)
+    stream = stream_of(request, kind)
 
     def build():
-        count = stream.log.count()
-        return stream.page_quads(number), stream.finished(number, count), stream.pages()
+        count = stream.size()  # one count for the page and its caching: a page is immutable only as served
+        return stream.page_quads(number, count), stream.finished(number, count), stream.pages()
 
     quads, finished, pages = await asyncio.to_thread(build)
     if quads is None:
         raise HTTPProblem(404, f"the change feed has pages 1 to {pages}; page {number} does not exist (yet)")
     return answer(request, quads, fmt, IMMUTABLE if finished else f"public, max-age={FRESH_SECONDS}")
+
+
+@router.api_route("/ldes", methods=["GET", "HEAD"], include_in_schema=False)
+async def entry(request: Request):
+    return await _entry(request, Stream)
+
+
+@router.api_route("/ldes/{number:int}", methods=["GET", "HEAD"], include_in_schema=False)
+async def page(request: Request, number: int):
+    return await _page(request, number, Stream)
 
 
 @router.api_route("/ldes/event/{seq:int}", methods=["GET", "HEAD"], include_in_schema=False)
@@ -87,4 +98,25 @@ async def member(request: Request, seq: int):
     event = await asyncio.to_thread(stream.log.event, seq)
     if event is None:
         raise HTTPProblem(404, f"the change feed has no member {seq}")
+    return answer(request, stream.members([event]), fmt, IMMUTABLE)
+
+
+@router.api_route("/ldes/catalog", methods=["GET", "HEAD"], include_in_schema=False)
+async def catalogue_entry(request: Request):
+    return await _entry(request, CatalogueStream)
+
+
+@router.api_route("/ldes/catalog/{number:int}", methods=["GET", "HEAD"], include_in_schema=False)
+async def catalogue_page(request: Request, number: int):
+    return await _page(request, number, CatalogueStream)
+
+
+@router.api_route("/ldes/catalog/event/{seq:int}", methods=["GET", "HEAD"], include_in_schema=False)
+async def catalogue_member(request: Request, seq: int):
+    fmt = negotiated(request, OFFERED)
+    stream = stream_of(request, CatalogueStream)
+    event = await asyncio.to_thread(stream.event, seq)
+    if event is None:
+        raise HTTPProblem(404, f"the catalogue's change feed has no member {seq} (/ldes/event/{seq} may be a "
+                               f"change of a resource that is not a catalogue entry)")
     return answer(request, stream.members([event]), fmt, IMMUTABLE)
