@@ -82,8 +82,10 @@ def installed(built_package, tmp_path_factory) -> Installed:
            if not k.startswith("GROS_") and k not in ("VIRTUAL_ENV", "PYTHONPATH", "XDG_DATA_HOME")}
     env.update(HOME=str(home), PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
     wheel = next(built_package.glob("gros_kg-*.whl"))
-    # pip keeps the real HOME, so that its download cache serves the dependencies again
-    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"{wheel}[research]"],
+    # pip keeps the real HOME, so that its download cache serves the dependencies again.
+    # --no-compile: byte-compiling every dependency (pandas, numpy, rdflib...) is half the install's
+    # CPU time; what the tests import is compiled when they first import it.
+    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile", f"{wheel}[research]"],
                           cwd=work, env={**env, "HOME": os.environ.get("HOME", str(home))},
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
