@@ -51,14 +51,16 @@ def expect_virtuoso_deviation(request, store, key: str) -> None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=VIRTUOSO_WRONG[key]))
 
 
-def launch(folder: Path, *args: str, token: str | None = TOKEN) -> RunningServer:
+def launch(folder: Path, *args: str, token: str | None = TOKEN, shipped: bool = True) -> RunningServer:
     """gros serve on this checkout's content with the given store flags; waits for /health.
+    `shipped`: False for the small content of the other HTTP tests (minimal.ttl as data), for a
+    test that needs only some resource to exist, not every named query's answers.
 
     The content is a copy in `folder`: a server on a remote store keeps its run folder (metrics,
     ready processes) next to the default store of its content folder, which for the checkout
     itself is var/, shared with a `make serve` there and with any other test's server."""
     folder.mkdir(parents=True, exist_ok=True)
-    root = content_root(folder / "root", data=ROOT / "data")
+    root = content_root(folder / "root", data=ROOT / "data" if shipped else None)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROS_")}
     if token:
@@ -322,7 +324,7 @@ def test_a_remote_store_that_goes_away_gives_502_and_health_says_so(tmp_path):
     store = start_oxigraph(tmp_path / "store")
     running = None
     try:
-        running = launch(tmp_path / "gros", *remote_flags(store))
+        running = launch(tmp_path / "gros", *remote_flags(store), shipped=False)  # limburg-nl is in minimal.ttl
         assert httpx.post(running.url + "/sparql", data={"query": "ASK {}"}).status_code == 200
         store.stop()
         response = httpx.post(running.url + "/sparql", data={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1"})
