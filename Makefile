@@ -36,9 +36,14 @@ install: $(STAMP) $(ASSETS)  ## create .venv and install the package with its ex
 validate: $(STAMP)  ## validate ontology + data against the shapes
 	$(BIN)/gros validate
 
-test: $(STAMP) $(ASSETS)  ## check the package's layers, then run the whole test suite
+# The suite runs in TEST_WORKERS processes (pytest-xdist), a test module at a time per process
+# (--dist loadfile), so that a module's own servers and fixtures are started once; `make test
+# TEST_WORKERS=0` runs it in one process (docs/contributing.md).
+TEST_WORKERS ?= 2
+
+test: $(STAMP) $(ASSETS)  ## check the package's layers, then run the whole test suite (TEST_WORKERS processes)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The tests marked `virtuoso` (docs/remote-stores.md): gros on Debian's Virtuoso, which the tests start
 # on loopback with their own database. Installs virtuoso-opensource when virtuoso-t is missing (root).

@@ -20,7 +20,7 @@ import pytest
 
 from gros.content import named_queries as queries
 from remote_stores import start_oxigraph, start_virtuoso
-from server_fixture import GROS, ROOT, START_TIMEOUT, RunningServer, free_port, problem
+from server_fixture import GROS, ROOT, START_TIMEOUT, RunningServer, content_root, free_port, problem
 
 TOKEN = "remote-test-token"
 GROS_ID = "https://w3id.org/gros/id/"
@@ -51,18 +51,25 @@ def expect_virtuoso_deviation(request, store, key: str) -> None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=VIRTUOSO_WRONG[key]))
 
 
-def launch(folder: Path, *args: str, token: str | None = TOKEN) -> RunningServer:
-    """gros serve on this checkout's content with the given store flags; waits for /health."""
+def launch(folder: Path, *args: str, token: str | None = TOKEN, shipped: bool = True) -> RunningServer:
+    """gros serve on this checkout's content with the given store flags; waits for /health.
+    `shipped`: False for the small content of the other HTTP tests (minimal.ttl as data), for a
+    test that needs only some resource to exist, not every named query's answers.
+
+    The content is a copy in `folder`: a server on a remote store keeps its run folder (metrics,
+    ready processes) next to the default store of its content folder, which for the checkout
+    itself is var/, shared with a `make serve` there and with any other test's server."""
     folder.mkdir(parents=True, exist_ok=True)
+    root = content_root(folder / "root", data=ROOT / "data" if shipped else None)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROS_")}
     if token:
         env["GROS_UPDATE_TOKEN"] = token
     log = folder / "gros.log"
-    command = [str(GROS), "serve", "--root", str(ROOT), "--port", str(port), "--workers", "2", *args]
+    command = [str(GROS), "serve", "--root", str(root), "--port", str(port), "--workers", "2", *args]
     with log.open("ab") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)
-    running = RunningServer(f"http://127.0.0.1:{port}", token, ROOT, folder / "store", process, log)
+    running = RunningServer(f"http://127.0.0.1:{port}", token, root, folder / "store", process, log)
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if process.poll() is not None:
@@ -298,7 +305,8 @@ def test_a_second_front_end_sees_a_write_within_the_refresh_delay(remote, tmp_pa
 
 def test_an_unreachable_remote_store_is_a_clear_start_up_error(tmp_path):
     port = free_port()  # nothing listens there
-    result = subprocess.run([str(GROS), "serve", "--root", str(ROOT), "--port", str(free_port()),
+    root = content_root(tmp_path / "root")  # not the checkout: the start gets as far as making var/ there
+    result = subprocess.run([str(GROS), "serve", "--root", str(root), "--port", str(free_port()),
                              "--remote-query", f"http://127.0.0.1:{port}/query",
                              "--remote-update", f"http://127.0.0.1:{port}/update"],
                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -316,7 +324,7 @@ def test_a_remote_store_that_goes_away_gives_502_and_health_says_so(tmp_path):
     store = start_oxigraph(tmp_path / "store")
     running = None
     try:
-        running = launch(tmp_path / "gros", *remote_flags(store))
+        running = launch(tmp_path / "gros", *remote_flags(store), shipped=False)  # limburg-nl is in minimal.ttl
         assert httpx.post(running.url + "/sparql", data={"query": "ASK {}"}).status_code == 200
         store.stop()
         response = httpx.post(running.url + "/sparql", data={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1"})

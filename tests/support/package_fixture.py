@@ -1,10 +1,13 @@
-"""The package as a researcher gets it: built once per test session from this checkout, and
+"""The package as a researcher gets it: built once per test run from this checkout, and
 installed into a fresh virtual environment in an empty folder, with no checkout in sight.
 
 Registered in conftest.py (`pytest_plugins`). Fixtures (session; built only when a test asks):
 
 - `built_package`: a folder with the wheel and the sdist, built as `make dist` builds them
-  (`python -m build`: the sdist first, then the wheel from the sdist, in an isolated environment);
+  (`python -m build`: the sdist first, then the wheel from the sdist, in an isolated environment).
+  Once per run, also when pytest-xdist runs the tests in several processes (`make test`): the
+  first process that needs it builds it under a file lock, the others wait and use it. Tests
+  only read it;
 - `installed`: an `Installed` - a fresh venv with `gros-kg[research]` installed from that wheel
   (dependencies from the package index, as for any user), an empty working folder, and an
   environment without GROS_* variables whose HOME is a temporary folder (the store of the packaged
@@ -13,12 +16,14 @@ Registered in conftest.py (`pytest_plugins`). Fixtures (session; built only when
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from gros.publish.release import build_packages
 
@@ -48,8 +53,21 @@ class Installed:
 
 @pytest.fixture(scope="session")
 def built_package(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    build_packages(ROOT, out)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the tests run in one process
+        out = tmp_path_factory.mktemp("dist")
+        build_packages(ROOT, out)
+        return out
+    # Each pytest-xdist worker runs the session fixtures for itself; the wheel is built once for
+    # all of them, in the temporary folder they share (the parent of each worker's own). Two
+    # builds at once would also share the checkout's build folders (build/, *.egg-info).
+    shared = tmp_path_factory.getbasetemp().parent
+    out, built = shared / "dist", shared / "dist.built"
+    with FileLock(shared / "dist.lock"):
+        if not built.exists():
+            shutil.rmtree(out, ignore_errors=True)  # left by a build that failed
+            out.mkdir()
+            build_packages(ROOT, out)
+            built.touch()
     return out
 
 
@@ -67,8 +85,10 @@ def installed(built_package, tmp_path_factory) -> Installed:
     env.update(HOME=str(home), PATH=str(venv / "bin"))
     wheel = next(built_package.glob("gros_kg-*.whl"))
     # pip keeps the real HOME, so that its download cache serves the dependencies again, and the
-    # real PATH, in case a dependency has to be built from source on this platform
-    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"{wheel}[research]"],
+    # real PATH, in case a dependency has to be built from source on this platform.
+    # --no-compile: byte-compiling every dependency (pandas, numpy, rdflib...) is half the install's
+    # CPU time; what the tests import is compiled when they first import it.
+    done = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-compile", f"{wheel}[research]"],
                           cwd=work, env={**env, "HOME": os.environ.get("HOME", str(home)),
                                          "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"},
                           capture_output=True, text=True, timeout=900)

@@ -96,9 +96,22 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on now, for a server that binds it a few seconds later.
+
+    When pytest-xdist runs the tests in several processes (`make test`), each process takes only
+    ports of its own share (port // 2 modulo the number of processes: Linux hands out ports of
+    one parity to bind(0)), so that two processes of a run never pick the same port in the time
+    between asking and binding."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = int(worker[2:]) % count if worker.startswith("gw") and count > 1 else None
+    for _ in range(1000):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if share is None or (port // 2) % count == share:
+            return port
+    return port  # the ports of this share are all in use: any free one will do
 
 
 def content_root(folder: Path, data: Path | None = None) -> Path:

@@ -91,6 +91,7 @@ def load_shapes(settings: Settings) -> tuple[Graph, int]:
 
 def validate_content(settings: Settings, files: list[ContentFile] | None = None) -> Report:
     """Validate all of ontology/ and data/ against shapes/ (raises ContentErrors on parse errors)."""
+    patches.apply()  # as validate_graph: each SPARQL constraint parsed once, not once per focus node
     if files is None:
         files = read_files(find_files(settings))
     shapes, shape_count = load_shapes(settings)
