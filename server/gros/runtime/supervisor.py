@@ -93,10 +93,11 @@ class ServingWorker(UvicornWorker):
             sys.exit(3)  # gunicorn's Arbiter.WORKER_BOOT_ERROR: the arbiter stops, the log says why
 
     def run(self) -> None:
-        # Every request writes an access-log line, whose format names no caller, thread or
-        # process: skip collecting them (the "Optimization" section of Python's logging HOWTO).
+        # Every request writes an access-log line; no format here names its caller or thread:
+        # skip collecting them (the "Optimization" section of Python's logging HOWTO). The
+        # process id stays: gunicorn's own lines show it.
         logging._srcfile = None
-        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+        logging.logThreads = logging.logMultiprocessing = False
         super().run()
         if PROCESS.tainted:
             # The runaway query's thread cannot be stopped, and Python would wait for it at exit.
