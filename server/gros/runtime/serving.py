@@ -62,15 +62,15 @@ class ProcessState:
         with self.lock:
             return min((start for token, start in self.running.items() if token not in self.given_up), default=None)
 
-    def give_up(self, now: float, limit: float) -> int:
-        """Mark every query past `limit` as given up and lower its thread's CPU priority to the
+    def give_up(self, now: float, limit: float, token=None) -> int:
+        """Mark every query past `limit` (and `token`'s) as given up and lower its thread's CPU priority to the
         least (Linux sets `nice` per thread): it runs on only while the process finishes the other
         requests, and only on CPU time nobody else wants. Returns how many were given up."""
         with self.lock:
-            late = [token for token, start in self.running.items()
-                    if now - start > limit and token not in self.given_up]
+            late = [found for found, start in self.running.items()
+                    if (found is token or now - start > limit) and found not in self.given_up]
             self.given_up.update(late)
-            threads = [self.threads[token] for token in late if token in self.threads]
+            threads = [self.threads[found] for found in late if found in self.threads]
         for thread in threads:
             try:
                 os.setpriority(os.PRIO_PROCESS, thread, 19)
@@ -243,7 +243,7 @@ class Serving:
             try:
                 kind, payload = await asyncio.wait_for(queue.get(), deadline - time.monotonic())
             except TimeoutError:
-                raise self._stopped() from None
+                raise self._stopped(token) from None
             if kind == Kind.WHOLE:  # a small result in one message (execution.PipeWriter)
                 yield Kind.HEAD, {**payload["head"], "revision": revision}
                 if payload["body"]:
@@ -254,9 +254,9 @@ class Serving:
             if kind in FINAL:
                 return
 
-    def _stopped(self) -> JobTimeout:
+    def _stopped(self, token) -> JobTimeout:
         """The request's query passed the time limit: this process ends (see the module note)."""
-        self._runaway()
+        self._runaway(token)  # this one even if the timer fired a hair early
         timeout = self.settings.query_timeout
         message = (f"the request took longer than the time limit of {timeout:g} s and was stopped (the limit "
                    f"is set with gros serve --query-timeout)")
@@ -270,8 +270,8 @@ class Serving:
             headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return JobTimeout(message, headers=headers)
 
-    def _runaway(self) -> None:
-        given_up = PROCESS.give_up(time.monotonic(), self.settings.query_timeout)
+    def _runaway(self, token=None) -> None:
+        given_up = PROCESS.give_up(time.monotonic(), self.settings.query_timeout, token)
         if given_up:
             self.metrics.timeouts.inc(given_up)
         if PROCESS.tainted:
