@@ -12,22 +12,17 @@ type_strict, numbers and reconciled cells as property values included.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
+from browser import chromium
 from reconciliation import ID, conforms
 
 BODY = "https://w3id.org/gros/def#CooperationBody"
 REGION = "https://w3id.org/gros/def#Region"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
 #: What OpenRefine's HTTP client sends with a form (Apache HttpClient's UrlEncodedFormEntity, UTF-8).
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
 
@@ -85,16 +80,6 @@ def test_nuts_codes_and_founding_dates_as_openrefine_adds_them_as_columns(http):
 
 # --- OpenRefine's web page: another origin, in a real browser -------------------------------------
 
-def _missing() -> str | None:
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        return "Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -e '.[test]')"
-    return None
-
-
 class _Blank(BaseHTTPRequestHandler):
     """A page of another origin, standing in for OpenRefine's: no policy of its own."""
 
@@ -122,21 +107,11 @@ def other_origin():
 
 @pytest.fixture(scope="module")
 def page(other_origin):
-    reason = _missing()
-    if reason:
-        if os.environ.get("GROS_REQUIRE_BROWSER") == "1" or os.environ.get("CI"):
-            pytest.fail(f"{reason}; GROS_REQUIRE_BROWSER=1 or CI is set, so the browser tests must run")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")), args=ARGS)
+    with chromium(assets=False) as browser:
         page = browser.new_page()
         page.set_default_timeout(20_000)
         page.goto(other_origin)
         yield page
-        browser.close()
 
 
 FETCH_JSON = """async (url) => {

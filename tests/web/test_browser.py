@@ -3,53 +3,24 @@ against the `server` fixture (minimal.ttl as data). A newcomer's path: the home 
 for a body, its page, another language, the map with its markers, a query with its table; and
 no console errors on the way (a Content-Security-Policy violation is one).
 
-Chromium comes from Debian (`.ci/run` installs it); Playwright only drives it, so its own
-browser download (`playwright install`) is never needed. Where Chromium, Playwright or the built
-assets are missing these tests fail when GROS_REQUIRE_BROWSER=1 or CI is set (`.ci/run` sets the
-first), and skip elsewhere, saying why: a developer's machine may legitimately lack a browser.
+Where Chromium, Playwright or the built assets are missing these tests fail in CI and skip
+elsewhere (tests/support/browser.py).
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
+from browser import chromium
+
 TIMEOUT_MS = 10_000
-
-
-def _missing() -> str | None:
-    if not CHROMIUM.exists() and not shutil.which("chromium"):
-        return "Debian's chromium is not installed (apt-get install chromium; .ci/run does it)"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install -e '.[test]')"
-    from gros.web.rendering import assets_built
-    if not assets_built():
-        return "the browser assets are not built (make install)"
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser():
-    reason = _missing()
-    if reason:
-        if os.environ.get("GROS_REQUIRE_BROWSER") == "1" or os.environ.get("CI"):
-            pytest.fail(f"{reason}; GROS_REQUIRE_BROWSER=1 or CI is set, so the browser tests must run")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium")),
-                                              args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -125,9 +125,9 @@ def _name_score(index: Index, query: Form, name: Name, entity: Entity) -> float:
 
 def _numbered(core_words: list[str], form: Form) -> bool:
     """Whether the name's core is the query's core with only numbers added."""
-    added = set(form.core.split()) - set(core_words)
-    return bool(core_words) and bool(added) and all(w.isdigit() for w in added) \
-        and set(core_words) <= set(form.core.split())
+    query, name = set(core_words), set(form.core.split())
+    added = name - query
+    return bool(query) and bool(added) and query <= name and all(w.isdigit() for w in added)
 
 
 def _gather(index: Index, query: Form) -> set[int]:

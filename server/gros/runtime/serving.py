@@ -74,8 +74,10 @@ class ProcessState:
         for thread in threads:
             try:
                 os.setpriority(os.PRIO_PROCESS, thread, 19)
-            except OSError:  # the query ended meanwhile (the thread is back in the pool: harmless)
+            except OSError:  # the thread is gone (nothing left to lower)
                 pass
+        # A lowered thread that finishes its query stays lowered in the pool: harmless, since a
+        # process with a given-up query is ending.
         return len(late)
 
     def forget(self, token) -> None:
